@@ -1,0 +1,76 @@
+/**
+ * The Finding: one hunting result row, validated and enriched with the certificate facts read
+ * from its command line. This is the versioned contract the CLI (`explain`), the webhook payload
+ * and every later stage (allowlist, incidents, delivery) build on.
+ */
+
+export const FINDING_SCHEMA_VERSION = '1.0';
+
+export const TOOLS = ['makecert', 'pvk2pfx', 'powershell', 'openssl', 'certutil', 'signtool', 'other'] as const;
+export type Tool = (typeof TOOLS)[number];
+
+export const CERT_ACTIONS = [
+  'create-cert',
+  'convert-key',
+  'export-pfx',
+  'import-store',
+  'sign',
+  'verify',
+  'other',
+] as const;
+export type CertAction = (typeof CERT_ACTIONS)[number];
+
+/** The detection branch of the query that produced the row (the seed query's five branches). */
+export const BRANCHES = ['makecert-pvk2pfx', 'powershell', 'openssl', 'certutil', 'signtool', 'other'] as const;
+export type Branch = (typeof BRANCHES)[number];
+
+export const SEVERITIES = ['informational', 'low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** What the command line says about the certificate. Values are as written on the line. */
+export interface CertificateFacts {
+  tool: Tool;
+  action: CertAction;
+  certificate: {
+    subject: string | null;
+    thumbprint: string | null;
+    /** Certificate and key files named on the line (.cer, .pvk, .pfx, .pem, .key, ...). */
+    files: string[];
+    store: string | null;
+    codeSigningEku: boolean;
+  };
+  /** What a signing command signs; the first of `signedFiles`, or null. */
+  signedFile: string | null;
+  signedFiles: string[];
+  /** The decoded script when the line carried `-EncodedCommand`. */
+  decodedCommand: string | null;
+}
+
+export interface Finding extends CertificateFacts {
+  schemaVersion: typeof FINDING_SCHEMA_VERSION;
+  /** Stable id: DeviceId + ReportId + Timestamp, else a hash of the row. */
+  id: string;
+  ruleId: string;
+  /** Event time (ISO 8601). */
+  timestamp: string;
+  commandLine: string;
+  branch: Branch;
+  device: { id: string | null; name: string };
+  account: { name: string | null; domain: string | null };
+  process: {
+    fileName: string | null;
+    originalFileName: string | null;
+    folderPath: string | null;
+    sha256: string | null;
+    processId: number | null;
+  };
+  parent: { fileName: string | null; commandLine: string | null; processId: number | null };
+  reportId: number | null;
+  /** The seed query's flags. */
+  flags: { suspiciousParent: boolean; tempLocation: boolean };
+  severity: Severity;
+  /** Id of the allowlist entry that suppressed this finding, or null. */
+  suppressedBy: string | null;
+  /** The result row as Defender returned it. */
+  raw: Record<string, unknown>;
+}

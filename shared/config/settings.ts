@@ -1,0 +1,257 @@
+/**
+ * Settings: the one place that reads the environment. Every setting is read and validated once,
+ * all problems are reported together, and secrets (webhook URLs carry signatures, client secrets)
+ * are never echoed: `describeSettings` redacts them for logs.
+ *
+ * Each setting is documented in README.md ("Settings") and listed in local.settings.sample.json;
+ * test/unit/config/settingsConsistency.test.ts keeps the three in step.
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type GraphAuthMode = 'managed-identity' | 'client-secret' | 'client-certificate' | 'default' | 'none';
+
+/** How to reach Table and Queue Storage: a connection string, or identity-based URIs. */
+export type StorageConnection =
+  | { kind: 'connection-string'; connectionString: string }
+  | { kind: 'identity'; tableServiceUri: string; queueServiceUri: string; clientId: string | null };
+
+export interface Settings {
+  tenantId: string;
+  ruleIds: string[];
+  hunt: {
+    schedule: string;
+    ingestionDelayMs: number;
+    overlapMs: number;
+    initialLookbackMs: number;
+    backfillChunkMs: number;
+    maxChunksPerCycle: number;
+    timespanMarginMs: number;
+    cycleBudgetMs: number;
+    maxCallsPerMinute: number;
+    rowLimit: number;
+    minSplitWindowMs: number;
+    leaseMs: number;
+  };
+  graph: {
+    baseUrl: string;
+    auth: GraphAuthMode;
+    clientId: string | null;
+    azureTenantId: string | null;
+    clientSecret: string | null;
+    certificatePath: string | null;
+    timeoutMs: number;
+  };
+  storage: StorageConnection;
+  tables: {
+    checkpoints: string;
+    incidents: string;
+    allowlist: string;
+    allowlistAudit: string;
+    deliveries: string;
+  };
+  health: { failureThreshold: number; maxLagMs: number };
+}
+
+/** Names of settings whose values must never be logged. */
+export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'NOTIFY_CHANNELS', 'Storage']);
+
+type Env = Record<string, string | undefined>;
+
+/** Collects problems instead of throwing on the first, so an operator fixes them all at once. */
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optional(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  number(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a number between ${min} and ${max} (got "${text}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  minutes(name: string, fallbackMinutes: number, bounds: { min?: number; max?: number } = {}): number {
+    return this.number(name, fallbackMinutes, bounds) * 60_000;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const match = allowed.find((a) => a === text.toLowerCase());
+    if (!match) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${text}")`);
+      return fallback;
+    }
+    return match;
+  }
+
+  tableName(name: string, fallback: string): string {
+    const value = this.string(name, fallback);
+    if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(value)) {
+      this.problems.push(`${name} must be a valid table name (letters and digits, 3-63, starting with a letter)`);
+    }
+    return value;
+  }
+}
+
+const GRAPH_AUTH_MODES = ['managed-identity', 'client-secret', 'client-certificate', 'default', 'none'] as const;
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+function readStorage(r: Reader): StorageConnection {
+  const connectionString = r.raw('Storage') ?? r.raw('AzureWebJobsStorage');
+  const tableServiceUri = r.raw('Storage__tableServiceUri');
+  const queueServiceUri = r.raw('Storage__queueServiceUri');
+  if (tableServiceUri || queueServiceUri) {
+    if (!tableServiceUri || !queueServiceUri) {
+      r.problems.push('Storage__tableServiceUri and Storage__queueServiceUri must be set together');
+    }
+    return {
+      kind: 'identity',
+      tableServiceUri: tableServiceUri ?? '',
+      queueServiceUri: queueServiceUri ?? '',
+      clientId: r.optional('Storage__clientId'),
+    };
+  }
+  if (!connectionString) {
+    r.problems.push(
+      'Storage is not set: use Storage=UseDevelopmentStorage=true locally, or Storage__tableServiceUri + Storage__queueServiceUri (managed identity) in Azure',
+    );
+    return { kind: 'connection-string', connectionString: '' };
+  }
+  return { kind: 'connection-string', connectionString };
+}
+
+export function loadSettings(env: Env = process.env): Settings {
+  const r = new Reader(env);
+  const graphBaseUrl = r.string('GRAPH_BASE_URL', 'https://graph.microsoft.com').replace(/\/+$/, '');
+  const auth = r.oneOf('GRAPH_AUTH', GRAPH_AUTH_MODES, 'managed-identity');
+  try {
+    const parsed = new URL(graphBaseUrl);
+    if (parsed.protocol !== 'https:' && !isLoopbackUrl(graphBaseUrl)) {
+      r.problems.push('GRAPH_BASE_URL must use https (http is allowed only for a loopback address)');
+    }
+  } catch {
+    r.problems.push(`GRAPH_BASE_URL is not a URL`);
+  }
+  if (auth === 'none' && !isLoopbackUrl(graphBaseUrl)) {
+    r.problems.push('GRAPH_AUTH=none is allowed only when GRAPH_BASE_URL points at a loopback address');
+  }
+  const clientId = r.optional('GRAPH_CLIENT_ID');
+  const azureTenantId = r.optional('GRAPH_TENANT_ID');
+  const clientSecret = r.optional('GRAPH_CLIENT_SECRET');
+  const certificatePath = r.optional('GRAPH_CLIENT_CERTIFICATE_PATH');
+  if (auth === 'client-secret' && (!clientId || !azureTenantId || !clientSecret)) {
+    r.problems.push('GRAPH_AUTH=client-secret needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET');
+  }
+  if (auth === 'client-certificate' && (!clientId || !azureTenantId || !certificatePath)) {
+    r.problems.push('GRAPH_AUTH=client-certificate needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_CERTIFICATE_PATH');
+  }
+
+  const ruleIds = r
+    .string('HUNT_RULES', 't1587-002')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const tenantId = r.string('TENANT_ID', 'default');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(tenantId)) r.problems.push('TENANT_ID must be 1-64 letters, digits, dot, dash or underscore');
+
+  const hunt = {
+    schedule: r.string('HUNT_SCHEDULE', '0 */10 * * * *'),
+    ingestionDelayMs: r.minutes('HUNT_INGESTION_DELAY_MINUTES', 15, { max: 24 * 60 }),
+    overlapMs: r.minutes('HUNT_OVERLAP_MINUTES', 10, { max: 24 * 60 }),
+    initialLookbackMs: r.minutes('HUNT_INITIAL_LOOKBACK_MINUTES', 24 * 60, { min: 1, max: 30 * 24 * 60 }),
+    backfillChunkMs: r.minutes('HUNT_BACKFILL_CHUNK_MINUTES', 6 * 60, { min: 1, max: 7 * 24 * 60 }),
+    maxChunksPerCycle: r.number('HUNT_MAX_CHUNKS_PER_CYCLE', 4, { min: 1, max: 40 }),
+    timespanMarginMs: r.minutes('HUNT_TIMESPAN_MARGIN_MINUTES', 24 * 60, { max: 7 * 24 * 60 }),
+    cycleBudgetMs: r.number('HUNT_CYCLE_BUDGET_SECONDS', 240, { min: 10, max: 3600 }) * 1000,
+    maxCallsPerMinute: r.number('HUNT_MAX_CALLS_PER_MINUTE', 45, { min: 1, max: 45 }),
+    rowLimit: r.number('HUNT_ROW_LIMIT', 100_000, { min: 1, max: 100_000 }),
+    minSplitWindowMs: r.number('HUNT_MIN_SPLIT_WINDOW_SECONDS', 60, { min: 1, max: 86_400 }) * 1000,
+    leaseMs: r.number('HUNT_LEASE_SECONDS', 600, { min: 30, max: 3600 }) * 1000,
+  };
+  if (hunt.overlapMs >= hunt.backfillChunkMs) {
+    r.problems.push('HUNT_OVERLAP_MINUTES must be smaller than HUNT_BACKFILL_CHUNK_MINUTES');
+  }
+
+  const settings: Settings = {
+    tenantId,
+    ruleIds,
+    hunt,
+    graph: {
+      baseUrl: graphBaseUrl,
+      auth,
+      clientId,
+      azureTenantId,
+      clientSecret,
+      certificatePath,
+      timeoutMs: r.number('GRAPH_TIMEOUT_SECONDS', 120, { min: 1, max: 600 }) * 1000,
+    },
+    storage: readStorage(r),
+    tables: {
+      checkpoints: r.tableName('CHECKPOINTS_TABLE', 'checkpoints'),
+      incidents: r.tableName('INCIDENTS_TABLE', 'incidents'),
+      allowlist: r.tableName('ALLOWLIST_TABLE', 'allowlist'),
+      allowlistAudit: r.tableName('ALLOWLIST_AUDIT_TABLE', 'allowlistaudit'),
+      deliveries: r.tableName('DELIVERIES_TABLE', 'deliveries'),
+    },
+    health: {
+      failureThreshold: r.number('HEALTH_FAILURE_THRESHOLD', 3, { min: 1, max: 100 }),
+      maxLagMs: r.minutes('HEALTH_MAX_LAG_MINUTES', 120, { min: 1 }),
+    },
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return settings;
+}
+
+/** A log-safe view: secrets and connection strings replaced by whether they are set. */
+export function describeSettings(settings: Settings): Record<string, unknown> {
+  return {
+    tenantId: settings.tenantId,
+    ruleIds: settings.ruleIds,
+    hunt: settings.hunt,
+    graph: {
+      baseUrl: settings.graph.baseUrl,
+      auth: settings.graph.auth,
+      clientId: settings.graph.clientId,
+      clientSecret: settings.graph.clientSecret ? '(set)' : null,
+      certificatePath: settings.graph.certificatePath ? '(set)' : null,
+      timeoutMs: settings.graph.timeoutMs,
+    },
+    storage:
+      settings.storage.kind === 'identity'
+        ? { kind: 'identity', tableServiceUri: settings.storage.tableServiceUri, queueServiceUri: settings.storage.queueServiceUri }
+        : { kind: 'connection-string', value: '(set)' },
+    tables: settings.tables,
+    health: settings.health,
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * Normalise: turns Advanced Hunting result rows into validated `Finding`s. A row that does not
+ * fit is reported with the reason and skipped, never fatal: one odd row from Defender must not
+ * cost the rest of the cycle. Column names are read case-insensitively because Microsoft's own
+ * examples vary the casing.
+ */
+import { createHash } from 'node:crypto';
+import { parseCommandLine } from '../cmdline/parse';
+import type { HuntingQueryResults } from '../hunting/types';
+import {
+  BRANCHES,
+  FINDING_SCHEMA_VERSION,
+  type Branch,
+  type Finding,
+  type Severity,
+  type Tool,
+} from '../model/finding';
+
+export interface NormaliseContext {
+  ruleId: string;
+  /** The rule's default severity (rule.yaml), raised or lowered per finding. */
+  defaultSeverity?: Severity;
+}
+
+export interface RejectedRow {
+  /** Position of the row in the answer, so the operator can find it. */
+  index: number;
+  reason: string;
+}
+
+export interface NormaliseOutcome {
+  findings: Finding[];
+  rejected: RejectedRow[];
+}
+
+type Row = Record<string, unknown>;
+
+class RowError extends Error {}
+
+/** Case-insensitive column access without copying the row. */
+function columnReader(row: Row): (name: string) => unknown {
+  let lowered: Map<string, unknown> | undefined;
+  return (name) => {
+    if (name in row) return row[name];
+    if (!lowered) {
+      lowered = new Map();
+      for (const [key, value] of Object.entries(row)) lowered.set(key.toLowerCase(), value);
+    }
+    return lowered.get(name.toLowerCase());
+  };
+}
+
+function optionalString(value: unknown, column: string): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new RowError(`column ${column} should be a string, got ${typeof value}`);
+}
+
+function requiredString(value: unknown, column: string): string {
+  const text = optionalString(value, column);
+  if (text === null) throw new RowError(`column ${column} is missing or empty`);
+  return text;
+}
+
+function optionalInteger(value: unknown, column: string): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  const number = typeof value === 'string' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number) || !Number.isInteger(number)) {
+    throw new RowError(`column ${column} should be an integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+function flag(value: unknown, column: string): boolean {
+  if (value === null || value === undefined || value === '') return false;
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === 0) return value === 1;
+  if (typeof value === 'string' && /^(true|false|1|0)$/i.test(value)) return /^(true|1)$/i.test(value);
+  throw new RowError(`column ${column} should be a boolean, got ${JSON.stringify(value)}`);
+}
+
+function timestamp(value: unknown, column: string): string {
+  const text = requiredString(value, column);
+  const time = Date.parse(text);
+  if (Number.isNaN(time)) throw new RowError(`column ${column} is not a date: ${JSON.stringify(text)}`);
+  return new Date(time).toISOString();
+}
+
+const TOOL_BRANCH: Record<Tool, Branch> = {
+  makecert: 'makecert-pvk2pfx',
+  pvk2pfx: 'makecert-pvk2pfx',
+  powershell: 'powershell',
+  openssl: 'openssl',
+  certutil: 'certutil',
+  signtool: 'signtool',
+  other: 'other',
+};
+
+function branchOf(value: unknown, tool: Tool): Branch {
+  const text = optionalString(value, 'DetectionBranch');
+  if (text === null) return TOOL_BRANCH[tool];
+  const known = BRANCHES.find((b) => b === text.toLowerCase());
+  if (!known) throw new RowError(`column DetectionBranch has unknown value ${JSON.stringify(text)}`);
+  return known;
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ['informational', 'low', 'medium', 'high'];
+
+function shiftSeverity(base: Severity, delta: number): Severity {
+  const index = Math.min(SEVERITY_ORDER.length - 1, Math.max(0, SEVERITY_ORDER.indexOf(base) + delta));
+  return SEVERITY_ORDER[index] ?? base;
+}
+
+/**
+ * A first, per-finding severity; incidents re-score with reasons (shared/enrich). Verification
+ * and unrelated certutil use are informational; the seed's flags raise.
+ */
+function findingSeverity(base: Severity, finding: Pick<Finding, 'action' | 'flags' | 'certificate'>): Severity {
+  if (finding.action === 'verify' || finding.action === 'other') return shiftSeverity(base, -1);
+  let delta = 0;
+  if (finding.flags.suspiciousParent) delta += 1;
+  if (finding.flags.tempLocation && finding.certificate.codeSigningEku) delta += 1;
+  return shiftSeverity(base, delta);
+}
+
+/** Stable across re-runs of overlapping windows: Defender's own event identity when present. */
+export function findingIdFor(deviceId: string | null, reportId: number | null, time: string, row: Row): string {
+  if (deviceId && reportId !== null) {
+    return createHash('sha256').update(`${deviceId}|${reportId}|${time}`).digest('hex').slice(0, 32);
+  }
+  return createHash('sha256').update(stableStringify(row)).digest('hex').slice(0, 32);
+}
+
+function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Row).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}
+
+/** One row to one Finding; throws RowError with the reason when the row does not fit. */
+function toFinding(row: Row, ctx: NormaliseContext): Finding {
+  const col = columnReader(row);
+  const time = timestamp(col('Timestamp'), 'Timestamp');
+  const deviceId = optionalString(col('DeviceId'), 'DeviceId');
+  const deviceName = requiredString(col('DeviceName'), 'DeviceName');
+  const reportId = optionalInteger(col('ReportId'), 'ReportId');
+  const commandLineValue = col('ProcessCommandLine');
+  if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
+  const fileName = optionalString(col('FileName'), 'FileName');
+  const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
+  const facts = parseCommandLine(commandLineValue, { fileName, originalFileName });
+  const flags = {
+    suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
+    tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),
+  };
+  const partial = {
+    schemaVersion: FINDING_SCHEMA_VERSION,
+    id: findingIdFor(deviceId, reportId, time, row),
+    ruleId: ctx.ruleId,
+    timestamp: time,
+    commandLine: commandLineValue,
+    ...facts,
+    branch: branchOf(col('DetectionBranch'), facts.tool),
+    device: { id: deviceId, name: deviceName },
+    account: {
+      name: optionalString(col('AccountName'), 'AccountName'),
+      domain: optionalString(col('AccountDomain'), 'AccountDomain'),
+    },
+    process: {
+      fileName,
+      originalFileName,
+      folderPath: optionalString(col('FolderPath'), 'FolderPath'),
+      sha256: optionalString(col('SHA256'), 'SHA256'),
+      processId: optionalInteger(col('ProcessId'), 'ProcessId'),
+    },
+    parent: {
+      fileName: optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName'),
+      commandLine: optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine'),
+      processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
+    },
+    reportId,
+    flags,
+    suppressedBy: null,
+    raw: row,
+  } satisfies Omit<Finding, 'severity'>;
+  return { ...partial, severity: findingSeverity(ctx.defaultSeverity ?? 'medium', partial) };
+}
+
+export function normaliseRow(
+  row: unknown,
+  ctx: NormaliseContext,
+): { ok: true; finding: Finding } | { ok: false; reason: string } {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+    return { ok: false, reason: 'row is not an object' };
+  }
+  try {
+    return { ok: true, finding: toFinding(row as Row, ctx) };
+  } catch (error) {
+    if (error instanceof RowError) return { ok: false, reason: error.message };
+    return { ok: false, reason: `unexpected error: ${(error as Error).message}` };
+  }
+}
+
+export function normaliseResults(results: HuntingQueryResults, ctx: NormaliseContext): NormaliseOutcome {
+  const findings: Finding[] = [];
+  const rejected: RejectedRow[] = [];
+  results.results.forEach((row, index) => {
+    const outcome = normaliseRow(row, ctx);
+    if (outcome.ok) findings.push(outcome.finding);
+    else rejected.push({ index, reason: outcome.reason });
+  });
+  return { findings, rejected };
+}

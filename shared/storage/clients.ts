@@ -1,0 +1,91 @@
+/**
+ * Table and Queue clients from the Storage setting: a connection string locally (Azurite,
+ * `UseDevelopmentStorage=true`) or identity-based URIs with a managed identity in Azure.
+ * An optional pipeline policy lets the benchmark count round trips.
+ */
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { QueueClient } from '@azure/storage-queue';
+import type { StorageConnection } from '../config/settings';
+
+/** Minimal shape of an Azure core pipeline policy (kept structural to avoid a direct dependency). */
+export interface StoragePolicy {
+  name: string;
+  sendRequest(request: unknown, next: (request: unknown) => Promise<unknown>): Promise<unknown>;
+}
+
+export interface StorageFactoryOptions {
+  policies?: StoragePolicy[];
+}
+
+function credentialFor(clientId: string | null): TokenCredential {
+  return clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+}
+
+function isInsecure(connectionString: string): boolean {
+  return /UseDevelopmentStorage=true/i.test(connectionString) || /DefaultEndpointsProtocol=http;/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
+}
+
+export class StorageFactory {
+  private readonly credential: TokenCredential | null;
+
+  constructor(
+    private readonly connection: StorageConnection,
+    private readonly options: StorageFactoryOptions = {},
+  ) {
+    this.credential = connection.kind === 'identity' ? credentialFor(connection.clientId) : null;
+  }
+
+  private pipelineOptions(): Record<string, unknown> {
+    const policies = (this.options.policies ?? []).map((policy) => ({ policy, position: 'perCall' as const }));
+    return policies.length > 0 ? { additionalPolicies: policies } : {};
+  }
+
+  table(name: string): TableClient {
+    if (this.connection.kind === 'identity' && this.credential) {
+      return new TableClient(this.connection.tableServiceUri, name, this.credential, this.pipelineOptions());
+    }
+    const cs = this.connection.kind === 'connection-string' ? this.connection.connectionString : '';
+    return TableClient.fromConnectionString(cs, name, {
+      allowInsecureConnection: isInsecure(cs),
+      ...this.pipelineOptions(),
+    });
+  }
+
+  tableService(): TableServiceClient {
+    if (this.connection.kind === 'identity' && this.credential) {
+      return new TableServiceClient(this.connection.tableServiceUri, this.credential, this.pipelineOptions());
+    }
+    const cs = this.connection.kind === 'connection-string' ? this.connection.connectionString : '';
+    return TableServiceClient.fromConnectionString(cs, { allowInsecureConnection: isInsecure(cs), ...this.pipelineOptions() });
+  }
+
+  queue(name: string): QueueClient {
+    if (this.connection.kind === 'identity' && this.credential) {
+      return new QueueClient(`${this.connection.queueServiceUri.replace(/\/+$/, '')}/${name}`, this.credential, this.pipelineOptions());
+    }
+    const cs = this.connection.kind === 'connection-string' ? this.connection.connectionString : '';
+    return new QueueClient(cs, name, this.pipelineOptions());
+  }
+}
+
+/** Creates each table once per process; Azure answers 409 when it exists, which is fine. */
+const ensured = new Set<string>();
+export async function ensureTable(client: TableClient): Promise<TableClient> {
+  const key = `${client.url}`;
+  if (!ensured.has(key)) {
+    await client.createTable();
+    ensured.add(key);
+  }
+  return client;
+}
+
+/** Table keys may not hold / \ # ? or control characters: escape them reversibly. */
+export function escapeKey(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[/\\#?%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function unescapeKey(value: string): string {
+  return value.replace(/%([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}

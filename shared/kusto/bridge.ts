@@ -76,7 +76,7 @@ export function kustoBridgeStatus(): { loaded: boolean; loadMs: number | null } 
  */
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment,
    @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call,
-   @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument */
+   @typescript-eslint/no-unsafe-return */
 
 function load(): KustoBridge {
   const started = process.hrtime.bigint();
@@ -144,4 +144,4 @@ function load(): KustoBridge {
 }
 /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment,
    @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call,
-   @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument */
+   @typescript-eslint/no-unsafe-return */

@@ -1,0 +1,318 @@
+/**
+ * Compiles allowlist entries into an index and decides, per finding, which entry (if any)
+ * suppresses it; `suppress()` applies that to a batch and counts hits per entry.
+ *
+ * Semantics: an entry matches a finding when it is active (enabled, not deleted, not expired at
+ * compile time), its scope is global or the finding's tenant, and EVERY condition matches; a
+ * condition matches when ANY of the finding's values for that field matches (certificate files
+ * give both full path and file name; an account gives `name` and `domain\name`). When several
+ * entries match, the first one in the order given to compileAllowlist wins, so results are
+ * deterministic.
+ *
+ * Cost: every entry is filed under ONE anchor condition, chosen to be selective:
+ *  - an exact condition → hash map keyed by the lower-cased value;
+ *  - else a glob with a literal prefix or suffix → a character trie of prefixes (or reversed
+ *    suffixes); walking it costs the length of the finding's value, not the number of entries;
+ *  - else (globs like `*foo*` with no literal end) → a residual list scanned for every finding.
+ * Low-cardinality fields (branch, tool) anchor only when nothing better exists. Per finding we
+ * look up each of its ~10 values once, then verify the candidates' other conditions; so the cost
+ * grows with the number of entries that share the finding's anchor values, plus the residual
+ * list, not with the size of the allowlist.
+ */
+import type { Finding } from '../model/finding';
+import type { AllowlistEntry, ConditionField } from './entry';
+import { CONDITION_FIELDS, isEntryActive } from './entry';
+import type { CompiledGlob } from './glob';
+import { compileGlob } from './glob';
+
+export interface AllowlistMatcher {
+  /** The entry that suppresses `finding` in `tenantId` (null or undefined: global entries only). */
+  match(finding: Finding, tenantId?: string | null): AllowlistEntry | null;
+  /** The compile time; used as the hit time by suppress(). */
+  readonly compiledAt: Date;
+  readonly stats: MatcherStats;
+}
+
+export interface MatcherStats {
+  /** Active entries compiled. */
+  active: number;
+  /** Skipped because disabled, deleted or expired. */
+  inactive: number;
+  exactAnchored: number;
+  prefixAnchored: number;
+  suffixAnchored: number;
+  /** Entries checked against every finding of their scope (no literal anchor). */
+  unanchored: number;
+}
+
+export interface HitCount {
+  count: number;
+  lastHitAt: string;
+}
+
+export interface SuppressResult {
+  /** Copies of the findings with `suppressedBy` set to the matching entry id, or null. */
+  findings: Finding[];
+  /** Entry id → how many findings it suppressed in this batch. */
+  hits: Map<string, HitCount>;
+}
+
+interface CompiledCondition {
+  field: ConditionField;
+  glob: CompiledGlob;
+}
+
+interface CompiledEntry {
+  entry: AllowlistEntry;
+  order: number;
+  conditions: CompiledCondition[];
+}
+
+interface TrieNode {
+  children: Map<string, TrieNode>;
+  entries: CompiledEntry[];
+}
+
+/** Order of preference among exact anchors: most selective first. */
+const STRONG_FIELDS: readonly ConditionField[] = [
+  'thumbprint',
+  'signerSubject',
+  'certificateFile',
+  'parentProcess',
+  'deviceName',
+  'account',
+];
+const WEAK_FIELDS: readonly ConditionField[] = ['tool', 'branch'];
+
+type Anchor =
+  | { kind: 'exact'; field: ConditionField; key: string }
+  | { kind: 'prefix' | 'suffix'; field: ConditionField; key: string }
+  | { kind: 'none' };
+
+function newTrie(): TrieNode {
+  return { children: new Map(), entries: [] };
+}
+
+function trieInsert(root: TrieNode, key: string, entry: CompiledEntry): void {
+  let node = root;
+  for (let i = 0; i < key.length; i++) {
+    const ch = key[i] as string;
+    let child = node.children.get(ch);
+    if (!child) {
+      child = newTrie();
+      node.children.set(ch, child);
+    }
+    node = child;
+  }
+  node.entries.push(entry);
+}
+
+/** Collects entries whose key is a prefix of `text` (or of its reverse when `reverse`). */
+function trieCollect(root: TrieNode, text: string, reverse: boolean, out: Set<CompiledEntry>): void {
+  let node: TrieNode | undefined = root;
+  const n = text.length;
+  for (let i = 0; i < n && node; i++) {
+    node = node.children.get(text[reverse ? n - 1 - i : i] as string);
+    if (node) for (const e of node.entries) out.add(e);
+  }
+}
+
+/** Reverses UTF-16 code units, matching how trieCollect walks a text backwards. */
+function reverseUnits(text: string): string {
+  let out = '';
+  for (let i = text.length - 1; i >= 0; i--) out += text[i] as string;
+  return out;
+}
+
+/** One scope's index (global, or one tenant). */
+class ScopeIndex {
+  readonly exact = new Map<ConditionField, Map<string, CompiledEntry[]>>();
+  readonly prefix = new Map<ConditionField, TrieNode>();
+  readonly suffix = new Map<ConditionField, TrieNode>();
+  readonly unanchored: CompiledEntry[] = [];
+
+  add(entry: CompiledEntry, anchor: Anchor): void {
+    if (anchor.kind === 'none') {
+      this.unanchored.push(entry);
+    } else if (anchor.kind === 'exact') {
+      let byValue = this.exact.get(anchor.field);
+      if (!byValue) {
+        byValue = new Map();
+        this.exact.set(anchor.field, byValue);
+      }
+      const list = byValue.get(anchor.key);
+      if (list) list.push(entry);
+      else byValue.set(anchor.key, [entry]);
+    } else {
+      const tries = anchor.kind === 'prefix' ? this.prefix : this.suffix;
+      let root = tries.get(anchor.field);
+      if (!root) {
+        root = newTrie();
+        tries.set(anchor.field, root);
+      }
+      trieInsert(root, anchor.kind === 'prefix' ? anchor.key : reverseUnits(anchor.key), entry);
+    }
+  }
+
+  candidates(values: FindingValues, out: Set<CompiledEntry>): void {
+    for (const [field, byValue] of this.exact) {
+      for (const v of values[field]) {
+        const list = byValue.get(v);
+        if (list) for (const e of list) out.add(e);
+      }
+    }
+    for (const [field, root] of this.prefix) for (const v of values[field]) trieCollect(root, v, false, out);
+    for (const [field, root] of this.suffix) for (const v of values[field]) trieCollect(root, v, true, out);
+    for (const e of this.unanchored) out.add(e);
+  }
+}
+
+type FindingValues = Record<ConditionField, string[]>;
+
+function fileName(path: string): string {
+  const cut = Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/'));
+  return cut >= 0 ? path.slice(cut + 1) : path;
+}
+
+/** The finding's values per condition field, lower-cased once. */
+export function findingConditionValues(finding: Finding): FindingValues {
+  const lower = (values: (string | null | undefined)[]): string[] => {
+    const out: string[] = [];
+    for (const v of values) if (typeof v === 'string' && v.length > 0) out.push(v.toLowerCase());
+    return out;
+  };
+  const files: string[] = [];
+  for (const file of finding.certificate.files) {
+    files.push(file);
+    const name = fileName(file);
+    if (name !== file) files.push(name);
+  }
+  const accountName = finding.account.name;
+  const accountDomain = finding.account.domain;
+  return {
+    signerSubject: lower([finding.certificate.subject]),
+    thumbprint: lower([finding.certificate.thumbprint]),
+    certificateFile: lower(files),
+    deviceName: lower([finding.device.name]),
+    account: lower([accountName, accountName && accountDomain ? `${accountDomain}\\${accountName}` : null]),
+    parentProcess: lower([finding.parent.fileName]),
+    branch: lower([finding.branch]),
+    tool: lower([finding.tool]),
+  };
+}
+
+function chooseAnchor(conditions: CompiledCondition[]): Anchor {
+  const byField = new Map(conditions.map((c) => [c.field, c.glob] as const));
+  for (const field of STRONG_FIELDS) {
+    const glob = byField.get(field);
+    if (glob && !glob.hasWildcard) return { kind: 'exact', field, key: glob.literalPrefix };
+  }
+  // The longest literal end of any glob; strong fields win ties, weak fields count only if
+  // their literal is the sole option.
+  let best: Anchor = { kind: 'none' };
+  let bestScore = 0;
+  for (const { field, glob } of conditions) {
+    if (!glob.hasWildcard) continue;
+    const weight = WEAK_FIELDS.includes(field) ? 0 : 1000;
+    for (const [kind, key] of [
+      ['prefix', glob.literalPrefix],
+      ['suffix', glob.literalSuffix],
+    ] as const) {
+      const score = key.length === 0 ? 0 : weight + key.length;
+      if (score > bestScore) {
+        bestScore = score;
+        best = { kind, field, key };
+      }
+    }
+  }
+  if (bestScore >= 1000) return best;
+  for (const field of WEAK_FIELDS) {
+    const glob = byField.get(field);
+    if (glob && !glob.hasWildcard) return { kind: 'exact', field, key: glob.literalPrefix };
+  }
+  return best;
+}
+
+function conditionMatches(condition: CompiledCondition, values: FindingValues): boolean {
+  for (const v of values[condition.field]) if (condition.glob.testLowered(v)) return true;
+  return false;
+}
+
+export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date): AllowlistMatcher {
+  const global = new ScopeIndex();
+  const tenants = new Map<string, ScopeIndex>();
+  const stats: MatcherStats = { active: 0, inactive: 0, exactAnchored: 0, prefixAnchored: 0, suffixAnchored: 0, unanchored: 0 };
+
+  entries.forEach((entry, order) => {
+    if (!isEntryActive(entry, now)) {
+      stats.inactive++;
+      return;
+    }
+    const conditions: CompiledCondition[] = [];
+    for (const field of CONDITION_FIELDS) {
+      const value = entry.conditions[field];
+      if (value !== undefined) conditions.push({ field, glob: compileGlob(value) });
+    }
+    // An entry without conditions would match everything; validation forbids it, and we refuse
+    // it here too in case one arrives from storage written by something else.
+    if (conditions.length === 0) {
+      stats.inactive++;
+      return;
+    }
+    stats.active++;
+    const compiled: CompiledEntry = { entry, order, conditions };
+    const anchor = chooseAnchor(conditions);
+    if (anchor.kind === 'exact') stats.exactAnchored++;
+    else if (anchor.kind === 'prefix') stats.prefixAnchored++;
+    else if (anchor.kind === 'suffix') stats.suffixAnchored++;
+    else stats.unanchored++;
+    let index = global;
+    if (entry.scope !== 'global') {
+      const key = entry.scope.tenantId.toLowerCase();
+      index = tenants.get(key) ?? new ScopeIndex();
+      tenants.set(key, index);
+    }
+    index.add(compiled, anchor);
+  });
+
+  return {
+    compiledAt: now,
+    stats,
+    match(finding, tenantId) {
+      const values = findingConditionValues(finding);
+      const candidates = new Set<CompiledEntry>();
+      global.candidates(values, candidates);
+      if (tenantId) tenants.get(tenantId.toLowerCase())?.candidates(values, candidates);
+      let best: CompiledEntry | null = null;
+      for (const candidate of candidates) {
+        if (best && candidate.order > best.order) continue;
+        if (candidate.conditions.every((c) => conditionMatches(c, values))) best = candidate;
+      }
+      return best ? best.entry : null;
+    },
+  };
+}
+
+/**
+ * Marks each finding with the entry that suppresses it (null when none) and counts hits per
+ * entry. The hit time is `now`, defaulting to the matcher's compile time.
+ */
+export function suppress(
+  findings: readonly Finding[],
+  matcher: AllowlistMatcher,
+  tenantId?: string | null,
+  now: Date = matcher.compiledAt,
+): SuppressResult {
+  const hits = new Map<string, HitCount>();
+  const at = now.toISOString();
+  const out = findings.map((finding) => {
+    const entry = matcher.match(finding, tenantId);
+    if (entry) {
+      const hit = hits.get(entry.id);
+      if (hit) hit.count++;
+      else hits.set(entry.id, { count: 1, lastHitAt: at });
+    }
+    return { ...finding, suppressedBy: entry ? entry.id : null };
+  });
+  return { findings: out, hits };
+}

@@ -1,0 +1,100 @@
+/**
+ * Links an incident carries: the device page and an advanced-hunting deep link in the Defender
+ * portal, and a prefilled allowlist request for the signer. Pure (gzip is deterministic).
+ *
+ * Deep-link format, as the portal and public tooling use it: `/v2/advanced-hunting?query=<q>` with
+ * q = URL-encoded base64 of the gzip of the query text in UTF-16LE (UTF-8 shows as garbage in the
+ * editor). The incident's window is written INTO the query (a `where Timestamp between ...`), so
+ * the link shows the same rows whatever time-range picker the portal applies; `timeRangeId=month`
+ * keeps the picker wide enough (advanced hunting keeps 30 days).
+ */
+import { gzipSync } from 'node:zlib';
+import type { IncidentLinks } from '../model/incident';
+
+export const DEFAULT_PORTAL_BASE_URL = 'https://security.microsoft.com';
+
+function trimBase(url: string): string {
+  return url.trim().replace(/\/+$/, '');
+}
+
+export function deviceLink(deviceId: string | null, portalBaseUrl = DEFAULT_PORTAL_BASE_URL): string | null {
+  if (!deviceId?.trim()) return null;
+  return `${trimBase(portalBaseUrl)}/machines/v2/${encodeURIComponent(deviceId.trim())}/overview`;
+}
+
+/** base64(gzip(UTF-16LE(query))), before URL encoding. */
+export function encodeHuntingQuery(query: string): string {
+  return gzipSync(Buffer.from(query, 'utf16le')).toString('base64');
+}
+
+/** KQL string literal: double quotes with backslash escapes. */
+function kqlString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The rule's query narrowed to this incident: its time window and, when known, its device. Assumes
+ * the query's output keeps `Timestamp` and `DeviceId`, as findings are built from those columns.
+ */
+export function incidentHuntingQuery(query: string, window: { start: Date; end: Date }, deviceId: string | null): string {
+  const lines = [
+    query.trimEnd(),
+    `| where Timestamp between (datetime(${window.start.toISOString()}) .. datetime(${window.end.toISOString()}))`,
+  ];
+  if (deviceId?.trim()) lines.push(`| where DeviceId == ${kqlString(deviceId.trim())}`);
+  return lines.join('\n');
+}
+
+export function huntingLink(
+  query: string,
+  window: { start: Date; end: Date },
+  deviceId: string | null,
+  portalBaseUrl = DEFAULT_PORTAL_BASE_URL,
+): string | null {
+  if (!query.trim()) return null;
+  const encoded = encodeURIComponent(encodeHuntingQuery(incidentHuntingQuery(query, window, deviceId)));
+  return `${trimBase(portalBaseUrl)}/v2/advanced-hunting?query=${encoded}&timeRangeId=month`;
+}
+
+export interface AllowlistLinkInput {
+  ruleId: string;
+  incidentId: string;
+  signer: { subject: string | null; thumbprint: string | null; file: string | null };
+}
+
+/**
+ * `<base>/api/allowlist?ruleId=..&signerSubject=..&signerThumbprint=..&incidentId=..`: a prefilled
+ * request for the allowlist API. Null without a base URL, or when the signer is unknown (an entry
+ * without a signer would allow far more than this incident).
+ */
+export function allowlistLink(baseUrl: string | null | undefined, input: AllowlistLinkInput): string | null {
+  if (!baseUrl?.trim()) return null;
+  const { subject, thumbprint, file } = input.signer;
+  if (!subject && !thumbprint && !file) return null;
+  const params = new URLSearchParams({ ruleId: input.ruleId });
+  if (subject) params.set('signerSubject', subject);
+  if (thumbprint) params.set('signerThumbprint', thumbprint);
+  if (!subject && !thumbprint && file) params.set('certificateFile', file);
+  params.set('incidentId', input.incidentId);
+  return `${trimBase(baseUrl)}/api/allowlist?${params.toString()}`;
+}
+
+export interface LinkContext {
+  ruleId: string;
+  incidentId: string;
+  query: string;
+  deviceId: string | null;
+  window: { start: Date; end: Date };
+  signer: AllowlistLinkInput['signer'];
+  portalBaseUrl?: string;
+  allowlistBaseUrl?: string | null;
+}
+
+export function incidentLinks(ctx: LinkContext): IncidentLinks {
+  const portal = ctx.portalBaseUrl ?? DEFAULT_PORTAL_BASE_URL;
+  return {
+    device: deviceLink(ctx.deviceId, portal),
+    huntingQuery: huntingLink(ctx.query, ctx.window, ctx.deviceId, portal),
+    allowlistSigner: allowlistLink(ctx.allowlistBaseUrl, { ruleId: ctx.ruleId, incidentId: ctx.incidentId, signer: ctx.signer }),
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Scoring: an incident's severity and confidence, starting from the rule's defaults and moved by
+ * named reasons the reader can check (suspicious parent, user-writable path, code-signing EKU,
+ * vendor imitation, exported PFX, trust-store import, a create-then-use chain; lowered for CI
+ * agents and developer-proxy certificates). Every move is a `ScoreReason`, so the card explains
+ * its own rating. Pure.
+ */
+import { SEVERITIES, type Finding, type Severity } from '../model/finding';
+import { CONFIDENCES, type Confidence, type ScoreReason } from '../model/incident';
+import type { RuleContext } from './rule-context';
+import { ciAgentOf, isDevProxySubject, trustImportOf, userWritablePath } from './signals';
+import { detectVendorImitation } from './vendors';
+
+export interface IncidentScore {
+  severity: Severity;
+  confidence: Confidence;
+  /** Raising reasons first (in a fixed order), then lowering ones. */
+  reasons: ScoreReason[];
+}
+
+export interface ScoreContext {
+  /** The incident links a certificate creation to its use (signing or trust-store import). */
+  chain: boolean;
+}
+
+export const REASON_CODES = [
+  'suspicious-parent',
+  'user-writable-path',
+  'code-signing-eku',
+  'vendor-imitation',
+  'exported-pfx',
+  'root-store-import',
+  'trusted-publisher-import',
+  'chain',
+  'ci-agent-parent',
+  'dev-proxy-subject',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+const HIGH = SEVERITIES.indexOf('high');
+
+function reason(code: ReasonCode, text: string, severityDelta: number, confidenceDelta: number): ScoreReason {
+  return { code, text, severityDelta, confidenceDelta };
+}
+
+function distinct(values: readonly (string | null)[]): string[] {
+  return [...new Set(values.filter((v): v is string => v !== null && v.trim() !== ''))];
+}
+
+function quoteList(values: readonly string[], max = 3): string {
+  const shown = values.slice(0, max).map((v) => `'${v}'`);
+  const more = values.length > max ? ` and ${values.length - max} more` : '';
+  return shown.join(', ') + more;
+}
+
+function clamp(value: number, max: number): number {
+  return Math.min(Math.max(value, 0), max);
+}
+
+/** The reasons that raise the rating, chain excluded (it is applied on top, see below). */
+function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
+  const reasons: ScoreReason[] = [];
+
+  const suspicious = findings.filter((f) => f.flags.suspiciousParent);
+  if (suspicious.length > 0) {
+    const parents = distinct(suspicious.map((f) => f.parent.fileName));
+    const named = parents.length > 0 ? ` (${quoteList(parents)})` : '';
+    reasons.push(reason('suspicious-parent', `Started by a parent process unusual for certificate tooling${named}.`, 1, 1));
+  }
+
+  const writable = distinct(findings.map(userWritablePath));
+  if (writable.length > 0 || findings.some((f) => f.flags.tempLocation)) {
+    const where = writable.length > 0 ? ` (${quoteList(writable, 2)})` : '';
+    reasons.push(reason('user-writable-path', `Runs from or writes to a temporary or user-writable location${where}.`, 1, 0));
+  }
+
+  if (findings.some((f) => f.certificate.codeSigningEku)) {
+    reasons.push(
+      reason('code-signing-eku', 'The certificate requests the code-signing usage (EKU 1.3.6.1.5.5.7.3.3): it is made to sign code.', 0, 1),
+    );
+  }
+
+  for (const subject of distinct(findings.map((f) => f.certificate.subject))) {
+    const imitation = detectVendorImitation(subject);
+    if (!imitation) continue;
+    const how = imitation.kind === 'exact' ? `uses the name of ${imitation.vendor}` : `imitates ${imitation.vendor} ('${imitation.matched}')`;
+    reasons.push(reason('vendor-imitation', `Subject '${subject}' ${how} on a self-made certificate.`, 1, 1));
+    break;
+  }
+
+  if (findings.some((f) => f.action === 'export-pfx')) {
+    reasons.push(reason('exported-pfx', 'The certificate and its private key were exported to a PFX file: the key leaves the store.', 1, 0));
+  }
+
+  const imports = findings.map(trustImportOf);
+  if (imports.includes('root')) {
+    reasons.push(
+      reason('root-store-import', 'A certificate was imported into the trusted root store: the device now trusts what it signs.', 1, 1),
+    );
+  }
+  if (imports.includes('publisher')) {
+    reasons.push(
+      reason('trusted-publisher-import', 'A certificate was imported into TrustedPublisher: code it signs runs without prompts.', 1, 0),
+    );
+  }
+  return reasons;
+}
+
+function loweringReasons(findings: readonly Finding[]): ScoreReason[] {
+  const reasons: ScoreReason[] = [];
+  const agents = findings.map(ciAgentOf);
+  // Only when EVERY finding comes from the agent: one step run outside the pipeline is not a build.
+  if (findings.length > 0 && agents.every((a) => a !== null)) {
+    reasons.push(
+      reason('ci-agent-parent', `Started by a CI build agent (${quoteList(distinct(agents))}): build pipelines often make test certificates.`, -1, -1),
+    );
+  }
+  const proxies = distinct(findings.map((f) => f.certificate.subject)).filter(isDevProxySubject);
+  if (proxies.length > 0) {
+    reasons.push(
+      reason('dev-proxy-subject', `Subject ${quoteList(proxies)} is a known developer proxy or dev-server certificate.`, -2, -1),
+    );
+  }
+  return reasons;
+}
+
+/**
+ * Severity = rule default + raising deltas; a chain then lifts it to at least high (its delta is
+ * whatever that takes); lowering deltas apply last, so a CI pipeline that creates and signs still
+ * ends below a chain from a user's shell. Both scales clamp at their ends.
+ */
+export function scoreIncident(findings: readonly Finding[], rule: Pick<RuleContext, 'severity' | 'confidence'>, context: ScoreContext = { chain: false }): IncidentScore {
+  const raising = raisingReasons(findings);
+  let severity = SEVERITIES.indexOf(rule.severity) + raising.reduce((sum, r) => sum + r.severityDelta, 0);
+  severity = clamp(severity, HIGH);
+  if (context.chain) {
+    const lift = Math.max(0, HIGH - severity);
+    raising.push(
+      reason('chain', 'A self-made certificate was created and then used on the same device (signing or trust-store import).', lift, 1),
+    );
+    severity = HIGH;
+  }
+  const lowering = loweringReasons(findings);
+  severity = clamp(severity + lowering.reduce((sum, r) => sum + r.severityDelta, 0), HIGH);
+
+  const reasons = [...raising, ...lowering];
+  const confidence = clamp(
+    CONFIDENCES.indexOf(rule.confidence) + reasons.reduce((sum, r) => sum + r.confidenceDelta, 0),
+    CONFIDENCES.length - 1,
+  );
+  return {
+    severity: SEVERITIES[severity] ?? rule.severity,
+    confidence: CONFIDENCES[confidence] ?? rule.confidence,
+    reasons,
+  };
+}

@@ -1,0 +1,548 @@
+/**
+ * The incidents table: what has been seen and announced per incident, so re-runs and overlapping
+ * hunt windows never announce the same thing twice and an incident's updates are rate-limited.
+ *
+ * One row per incident: PartitionKey = escaped `tenant|rule`, RowKey = incident id. Writes are
+ * optimistic (ETag If-Match, or create for new rows) and go in batch transactions of at most 100
+ * per partition; a 412/409 (someone else wrote first) re-reads and recomputes the partition.
+ *
+ * Announcing is two-step on purpose: `upsertIncidents` says what to announce, and `markAnnounced`
+ * records it only after the caller has durably enqueued the notification. A crash in between
+ * re-announces next cycle (the delivery ledger downstream drops the duplicate) instead of losing
+ * the alert.
+ */
+import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import { SEVERITIES, type Severity } from '../model/finding';
+import { CONFIDENCES, INCIDENT_STATUSES, type Confidence, type Incident, type IncidentStatus } from '../model/incident';
+
+export const DEFAULT_UPDATE_INTERVAL_MS = 60 * 60 * 1000;
+export const DEFAULT_MAX_STORED_FINDING_IDS = 200;
+/** Version of the row layout below (not of the Incident payload). */
+export const INCIDENT_ROW_VERSION = 1;
+
+const MAX_TRANSACTION_ACTIONS = 100;
+/** Table service: at most 15 comparisons in one $filter; one is the PartitionKey. */
+const MAX_ROWKEYS_PER_FILTER = 14;
+/** A string property holds at most 64 KiB (32K UTF-16 chars); keep a margin. */
+const MAX_IDS_JSON_CHARS = 30_000;
+/** A transaction payload is capped at 4 MiB; stay well below it. */
+const MAX_TRANSACTION_CHARS = 2_000_000;
+const MAX_ALIAS_HOPS = 3;
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+export interface IncidentStoreOptions {
+  /** Ids kept per row (the latest by event time); older ones fold into a floor timestamp. */
+  maxStoredFindingIds?: number;
+  /** Attempts per partition when concurrent writers collide (412/409). */
+  maxAttempts?: number;
+}
+
+export interface UpsertOptions {
+  /** Minimum time between two announcements of one incident; new findings in between wait. */
+  updateIntervalMs?: number;
+}
+
+export interface Announcement {
+  kind: 'new' | 'update';
+  /** The incident with the stored totals (first/last seen, count, max severity) merged in. */
+  incident: Incident;
+  /** Findings already announced before this one (0 for `new`). */
+  previousFindingCount: number;
+}
+
+/** What `markAnnounced` needs; an `Incident` (e.g. `announcement.incident`) satisfies it. */
+export interface IncidentRef {
+  tenantId: string;
+  ruleId: string;
+  id: string;
+  /** The count that was announced: later findings stay pending. */
+  findingCount: number;
+}
+
+export interface StoredFindingId {
+  id: string;
+  /** Event time, ms since epoch. */
+  time: number;
+}
+
+/** A row as read back, typed. */
+export interface StoredIncident {
+  partitionKey: string;
+  id: string;
+  etag: string;
+  tenantId: string;
+  ruleId: string;
+  title: string;
+  chain: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  findingCount: number;
+  severity: Severity;
+  confidence: Confidence;
+  status: IncidentStatus;
+  /** Latest ids by event time, bounded. */
+  findingIds: StoredFindingId[];
+  /** Set once ids were dropped: a finding at or before it that is not listed counts as seen. */
+  findingIdsFloor: number | null;
+  lastAnnouncedAt: string | null;
+  announcedFindingCount: number;
+  /** Set on alias rows: the chain incident this id was merged into. */
+  mergedInto: string | null;
+  updatedAt: string;
+}
+
+/**
+ * The table entity. Table storage has no null: '' stands for "none" in the string columns. (A type
+ * alias, not an interface, so it is assignable to the SDK's `TableEntity<Record<string, unknown>>`.)
+ */
+type IncidentEntity = {
+  partitionKey: string;
+  rowKey: string;
+  rowVersion: number;
+  tenantId: string;
+  ruleId: string;
+  title: string;
+  chain: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  findingCount: number;
+  severity: string;
+  confidence: string;
+  status: string;
+  /** JSON `[id, epochMs][]`, ordered by event time. */
+  findingIds: string;
+  /** ISO time or ''. */
+  findingIdsFloor: string;
+  lastAnnouncedAt: string;
+  announcedFindingCount: number;
+  mergedInto: string;
+  updatedAt: string;
+};
+
+/**
+ * Key characters Table storage forbids (`/ \ # ?`, controls) and `|` (our separator) are
+ * percent-encoded per part, so `tenant|rule` stays unambiguous and reversible.
+ */
+export function incidentPartitionKey(tenantId: string, ruleId: string): string {
+  const escape = (part: string): string => encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${escape(tenantId)}|${escape(ruleId)}`;
+}
+
+function isEtagConflict(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return false;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  // 412: the row changed since we read it; 409: someone created it since we found it missing.
+  return status === 412 || status === 409;
+}
+
+function str(value: unknown, fallback = ''): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function oneOf<T extends string>(allowed: readonly T[], value: unknown, fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+}
+
+function parseIds(json: string): StoredFindingId[] {
+  if (!json) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const out: StoredFindingId[] = [];
+  for (const item of parsed as unknown[]) {
+    if (Array.isArray(item) && typeof item[0] === 'string' && typeof item[1] === 'number') out.push({ id: item[0], time: item[1] });
+  }
+  return out;
+}
+
+function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredIncident {
+  const floor = str(entity.findingIdsFloor);
+  const floorMs = floor ? Date.parse(floor) : NaN;
+  return {
+    partitionKey: str(entity.partitionKey),
+    id: str(entity.rowKey),
+    etag: entity.etag,
+    tenantId: str(entity.tenantId),
+    ruleId: str(entity.ruleId),
+    title: str(entity.title),
+    chain: entity.chain === true,
+    firstSeen: str(entity.firstSeen),
+    lastSeen: str(entity.lastSeen),
+    findingCount: num(entity.findingCount),
+    severity: oneOf(SEVERITIES, entity.severity, 'informational'),
+    confidence: oneOf(CONFIDENCES, entity.confidence, 'low'),
+    status: oneOf(INCIDENT_STATUSES, entity.status, 'new'),
+    findingIds: parseIds(str(entity.findingIds)),
+    findingIdsFloor: Number.isNaN(floorMs) ? null : floorMs,
+    lastAnnouncedAt: str(entity.lastAnnouncedAt) || null,
+    announcedFindingCount: num(entity.announcedFindingCount),
+    mergedInto: str(entity.mergedInto) || null,
+    updatedAt: str(entity.updatedAt),
+  };
+}
+
+type RowState = Omit<StoredIncident, 'etag'>;
+
+function toEntity(row: RowState): IncidentEntity {
+  return {
+    partitionKey: row.partitionKey,
+    rowKey: row.id,
+    rowVersion: INCIDENT_ROW_VERSION,
+    tenantId: row.tenantId,
+    ruleId: row.ruleId,
+    title: row.title,
+    chain: row.chain,
+    firstSeen: row.firstSeen,
+    lastSeen: row.lastSeen,
+    findingCount: row.findingCount,
+    severity: row.severity,
+    confidence: row.confidence,
+    status: row.status,
+    findingIds: JSON.stringify(row.findingIds.map((f) => [f.id, f.time])),
+    findingIdsFloor: row.findingIdsFloor === null ? '' : new Date(row.findingIdsFloor).toISOString(),
+    lastAnnouncedAt: row.lastAnnouncedAt ?? '',
+    announcedFindingCount: row.announcedFindingCount,
+    mergedInto: row.mergedInto ?? '',
+    updatedAt: row.updatedAt,
+  };
+}
+
+function maxOf<T extends string>(scale: readonly T[], a: T, b: T): T {
+  return scale.indexOf(a) >= scale.indexOf(b) ? a : b;
+}
+
+function compareIds(a: StoredFindingId, b: StoredFindingId): number {
+  return a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Keeps the latest `max` ids (and under the property size limit); raises the floor for the rest. */
+function bound(ids: StoredFindingId[], floor: number | null, max: number): { ids: StoredFindingId[]; floor: number | null } {
+  const sorted = [...ids].sort(compareIds);
+  let keep = sorted.slice(Math.max(0, sorted.length - max));
+  while (keep.length > 1 && JSON.stringify(keep.map((f) => [f.id, f.time])).length > MAX_IDS_JSON_CHARS) keep = keep.slice(1);
+  const dropped = sorted.slice(0, sorted.length - keep.length);
+  const last = dropped[dropped.length - 1];
+  const newFloor = last ? Math.max(floor ?? Number.NEGATIVE_INFINITY, last.time) : floor;
+  return { ids: keep, floor: newFloor };
+}
+
+/** Event-time ids of an incident's evidence; listed ids without a finding take `lastSeen`. */
+function incomingIds(incident: Incident): StoredFindingId[] {
+  const byId = new Map<string, number>();
+  for (const f of incident.findings) byId.set(f.id, Date.parse(f.timestamp));
+  const fallback = Date.parse(incident.lastSeen);
+  for (const id of incident.findingIds) if (!byId.has(id)) byId.set(id, fallback);
+  return [...byId].map(([id, time]) => ({ id, time: Number.isNaN(time) ? 0 : time }));
+}
+
+interface Target {
+  before: StoredIncident | null;
+  row: RowState;
+  dirty: boolean;
+  payloads: Incident[];
+}
+
+interface PartitionPlan {
+  targets: Map<string, Target>;
+  actions: TransactionAction[];
+}
+
+export class IncidentStore {
+  private readonly maxIds: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly table: TableClient,
+    options: IncidentStoreOptions = {},
+  ) {
+    this.maxIds = options.maxStoredFindingIds ?? DEFAULT_MAX_STORED_FINDING_IDS;
+    this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isSafeInteger(this.maxIds) || this.maxIds < 1) throw new RangeError('maxStoredFindingIds must be a positive integer');
+  }
+
+  async get(tenantId: string, ruleId: string, id: string): Promise<StoredIncident | null> {
+    const rows = await this.read(incidentPartitionKey(tenantId, ruleId), [id]);
+    return rows.get(id) ?? null;
+  }
+
+  /**
+   * Merges incidents into their rows and returns what to announce: `new` for an incident never
+   * announced, `update` when it has findings beyond the announced count and the last announcement
+   * is at least `updateIntervalMs` old. The same findings again change nothing and announce nothing.
+   */
+  async upsertIncidents(incidents: readonly Incident[], now: Date, options: UpsertOptions = {}): Promise<Announcement[]> {
+    const interval = options.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS;
+    const byPartition = new Map<string, Incident[]>();
+    for (const incident of incidents) {
+      const pk = incidentPartitionKey(incident.tenantId, incident.ruleId);
+      byPartition.set(pk, [...(byPartition.get(pk) ?? []), incident]);
+    }
+    const announcements: Announcement[] = [];
+    for (const [pk, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const targets = await this.withRetry(async () => {
+        const plan = await this.plan(pk, list, now);
+        await this.submit(plan.actions);
+        return plan.targets;
+      });
+      for (const target of [...targets.values()].sort((a, b) => (a.row.id < b.row.id ? -1 : 1))) {
+        const announcement = this.announcementFor(target, now, interval);
+        if (announcement) announcements.push(announcement);
+      }
+    }
+    return announcements;
+  }
+
+  /**
+   * Records that these incidents were announced with these counts. Call only after the
+   * notification is durably enqueued. Unknown ids are ignored.
+   */
+  async markAnnounced(refs: readonly IncidentRef[], now: Date): Promise<void> {
+    const byPartition = new Map<string, IncidentRef[]>();
+    for (const ref of refs) {
+      const pk = incidentPartitionKey(ref.tenantId, ref.ruleId);
+      byPartition.set(pk, [...(byPartition.get(pk) ?? []), ref]);
+    }
+    const at = now.toISOString();
+    for (const [pk, list] of byPartition) {
+      await this.withRetry(async () => {
+        const rows = await this.read(pk, list.map((r) => r.id));
+        const announced = new Map<string, number>();
+        for (const ref of list) announced.set(ref.id, Math.max(announced.get(ref.id) ?? 0, ref.findingCount));
+        const actions: TransactionAction[] = [];
+        for (const [id, count] of announced) {
+          const row = rows.get(id);
+          if (!row) continue;
+          const { etag, ...rest } = row;
+          const next: RowState = {
+            ...rest,
+            lastAnnouncedAt: at,
+            // Never above what is stored: findings counted later stay pending for the next update.
+            announcedFindingCount: Math.max(row.announcedFindingCount, Math.min(count, row.findingCount)),
+            updatedAt: at,
+          };
+          actions.push(['update', toEntity(next), 'Replace', { etag }]);
+        }
+        await this.submit(actions);
+      });
+    }
+  }
+
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!isEtagConflict(error) || i >= this.maxAttempts) throw error;
+      }
+    }
+  }
+
+  /** Rows of one partition by id; missing ids are absent from the map. */
+  private async read(pk: string, ids: readonly string[]): Promise<Map<string, StoredIncident>> {
+    const unique = [...new Set(ids)];
+    const out = new Map<string, StoredIncident>();
+    for (let i = 0; i < unique.length; i += MAX_ROWKEYS_PER_FILTER) {
+      const chunk = unique.slice(i, i + MAX_ROWKEYS_PER_FILTER);
+      const rowFilter = chunk.map((id) => odata`RowKey eq ${id}`).join(' or ');
+      const filter = `${odata`PartitionKey eq ${pk}`} and (${rowFilter})`;
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        const row = fromEntity(entity);
+        out.set(row.id, row);
+      }
+    }
+    return out;
+  }
+
+  /** Reads the rows a partition's incidents touch, following alias rows to their chain incident. */
+  private async readWithAliases(pk: string, ids: readonly string[]): Promise<Map<string, StoredIncident>> {
+    const rows = await this.read(pk, ids);
+    for (let hop = 0; hop < MAX_ALIAS_HOPS; hop++) {
+      const missing = [...rows.values()].map((r) => r.mergedInto).filter((t): t is string => t !== null && !rows.has(t));
+      if (missing.length === 0) break;
+      for (const [id, row] of await this.read(pk, missing)) rows.set(id, row);
+    }
+    return rows;
+  }
+
+  private resolve(id: string, rows: ReadonlyMap<string, StoredIncident>): string {
+    let current = id;
+    const visited = new Set([id]);
+    for (let hop = 0; hop < MAX_ALIAS_HOPS; hop++) {
+      const next = rows.get(current)?.mergedInto;
+      // Follow only to a row that exists; a dangling or cyclic alias leaves the incident on its own.
+      if (!next || visited.has(next) || !rows.has(next)) break;
+      visited.add(next);
+      current = next;
+    }
+    return current;
+  }
+
+  private async plan(pk: string, incidents: readonly Incident[], now: Date): Promise<PartitionPlan> {
+    const at = now.toISOString();
+    const aliasIds = incidents.flatMap((i) => i.chainLink?.mergedIncidentIds ?? []);
+    const rows = await this.readWithAliases(pk, [...incidents.map((i) => i.id), ...aliasIds]);
+    const targets = new Map<string, Target>();
+
+    const ordered = [...incidents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const incident of ordered) {
+      const targetId = this.resolve(incident.id, rows);
+      let target = targets.get(targetId);
+      if (!target) {
+        const before = rows.get(targetId) ?? null;
+        target = { before, row: before ? stripEtag(before) : this.blankRow(pk, targetId, incident, at), dirty: before === null, payloads: [] };
+        // A dangling alias resolved to itself becomes a real incident again.
+        if (target.row.mergedInto !== null) {
+          target.row = { ...target.row, mergedInto: null };
+          target.dirty = true;
+        }
+        targets.set(targetId, target);
+      }
+      target.payloads.push(incident);
+      this.merge(target, incident, at);
+    }
+
+    // Chain incidents absorb groups that would have been incidents of their own: record those ids
+    // as aliases, so a later window that only sees the absorbed step updates the chain incident.
+    const aliasRows: RowState[] = [];
+    const aliasActions: TransactionAction[] = [];
+    for (const incident of ordered) {
+      const targetId = this.resolve(incident.id, rows);
+      for (const alias of incident.chainLink?.mergedIncidentIds ?? []) {
+        if (alias === targetId || targets.has(alias) || aliasRows.some((r) => r.id === alias)) continue;
+        const existing = rows.get(alias);
+        if (existing?.mergedInto) continue;
+        if (existing) {
+          const { etag, ...rest } = existing;
+          const row: RowState = { ...rest, mergedInto: targetId, updatedAt: at };
+          aliasRows.push(row);
+          aliasActions.push(['update', toEntity(row), 'Replace', { etag }]);
+        } else {
+          const row: RowState = { ...this.blankRow(pk, alias, incident, at), findingIds: [], findingCount: 0, mergedInto: targetId };
+          aliasRows.push(row);
+          aliasActions.push(['create', toEntity(row)]);
+        }
+      }
+    }
+
+    const actions: TransactionAction[] = [];
+    for (const target of targets.values()) {
+      if (!target.dirty) continue;
+      if (target.before) actions.push(['update', toEntity(target.row), 'Replace', { etag: target.before.etag }]);
+      else actions.push(['create', toEntity(target.row)]);
+    }
+    return { targets, actions: [...actions, ...aliasActions] };
+  }
+
+  private blankRow(pk: string, id: string, incident: Incident, at: string): RowState {
+    return {
+      partitionKey: pk,
+      id,
+      tenantId: incident.tenantId,
+      ruleId: incident.ruleId,
+      title: incident.title,
+      chain: incident.chain,
+      firstSeen: incident.firstSeen,
+      lastSeen: incident.lastSeen,
+      findingCount: 0,
+      severity: incident.severity,
+      confidence: incident.confidence,
+      status: 'new',
+      findingIds: [],
+      findingIdsFloor: null,
+      lastAnnouncedAt: null,
+      announcedFindingCount: 0,
+      mergedInto: null,
+      updatedAt: at,
+    };
+  }
+
+  /** Adds the incident's unseen findings to the row; no change (and no write) when all were seen. */
+  private merge(target: Target, incident: Incident, at: string): void {
+    const row = target.row;
+    const known = new Set(row.findingIds.map((f) => f.id));
+    const floor = row.findingIdsFloor;
+    const fresh = incomingIds(incident).filter((f) => !known.has(f.id) && (floor === null || f.time > floor));
+    if (fresh.length === 0) return;
+    const bounded = bound([...row.findingIds, ...fresh], floor, this.maxIds);
+    const wasAnnounced = row.lastAnnouncedAt !== null;
+    target.row = {
+      ...row,
+      title: incident.title,
+      chain: row.chain || incident.chain,
+      firstSeen: row.findingCount === 0 || incident.firstSeen < row.firstSeen ? incident.firstSeen : row.firstSeen,
+      lastSeen: incident.lastSeen > row.lastSeen ? incident.lastSeen : row.lastSeen,
+      findingCount: row.findingCount + fresh.length,
+      severity: maxOf(SEVERITIES, row.severity, incident.severity),
+      confidence: maxOf(CONFIDENCES, row.confidence, incident.confidence),
+      // Still `new` until the first announcement went out; a closed incident with new evidence reopens.
+      status: wasAnnounced ? 'updated' : 'new',
+      findingIds: bounded.ids,
+      findingIdsFloor: bounded.floor,
+      updatedAt: at,
+    };
+    target.dirty = true;
+  }
+
+  private announcementFor(target: Target, now: Date, intervalMs: number): Announcement | null {
+    const row = target.row;
+    if (row.mergedInto !== null || target.payloads.length === 0) return null;
+    let kind: Announcement['kind'];
+    if (row.lastAnnouncedAt === null) {
+      kind = 'new';
+    } else {
+      const since = now.getTime() - Date.parse(row.lastAnnouncedAt);
+      if (row.findingCount <= row.announcedFindingCount || since < intervalMs) return null;
+      kind = 'update';
+    }
+    const base = target.payloads.find((p) => p.id === row.id) ?? target.payloads[0];
+    if (!base) return null;
+    const findings = new Map(target.payloads.flatMap((p) => p.findings).map((f) => [f.id, f]));
+    return {
+      kind,
+      previousFindingCount: kind === 'new' ? 0 : row.announcedFindingCount,
+      incident: {
+        ...base,
+        id: row.id,
+        firstSeen: row.firstSeen,
+        lastSeen: row.lastSeen,
+        findingCount: row.findingCount,
+        findingIds: row.findingIds.map((f) => f.id),
+        severity: row.severity,
+        confidence: row.confidence,
+        status: kind === 'new' ? 'new' : 'updated',
+        findings: [...findings.values()].sort((a, b) => compareIds({ id: a.id, time: Date.parse(a.timestamp) }, { id: b.id, time: Date.parse(b.timestamp) })),
+      },
+    };
+  }
+
+  /** Batch transactions: one partition each, at most 100 actions and a bounded payload. */
+  private async submit(actions: readonly TransactionAction[]): Promise<void> {
+    let batch: TransactionAction[] = [];
+    let size = 0;
+    for (const action of actions) {
+      const actionSize = JSON.stringify(action[1]).length;
+      if (batch.length > 0 && (batch.length >= MAX_TRANSACTION_ACTIONS || size + actionSize > MAX_TRANSACTION_CHARS)) {
+        await this.table.submitTransaction(batch);
+        batch = [];
+        size = 0;
+      }
+      batch.push(action);
+      size += actionSize;
+    }
+    if (batch.length > 0) await this.table.submitTransaction(batch);
+  }
+}
+
+function stripEtag(row: StoredIncident): RowState {
+  const { etag: _etag, ...rest } = row;
+  return rest;
+}

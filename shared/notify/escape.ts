@@ -1,0 +1,90 @@
+/**
+ * Making attacker-controlled text safe to show in a Teams card. Command lines, file names,
+ * certificate subjects, account and device names all come from the monitored machines, so an
+ * attacker chooses them. Shown in a card they must not add links, mentions or formatting, hide
+ * characters (bidi overrides, zero-width, tag characters) or be auto-linked.
+ *
+ * Policy (see teamsCard.ts): untrusted text is only ever placed in `TextRun`s, which the Adaptive
+ * Cards spec and Teams render without markdown, after `neutralizeText`. `escapeMarkdown` is the
+ * second line of defence for anything that ends up in a markdown-processed field (TextBlock,
+ * Fact): it backslash-escapes every markdown special character as well.
+ */
+
+/** Characters that change how text is displayed without being visible themselves. */
+const INVISIBLE_OR_BIDI =
+  // bidi embeddings/overrides/isolates and marks, Arabic letter mark, zero-width family,
+  // word joiner and friends, BOM, Mongolian vowel separator, interlinear annotations
+  /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\u180E\uFFF9-\uFFFB]/u;
+/** Unicode tag characters ("ASCII smuggling"): invisible copies of ASCII. */
+const TAG_CHARACTERS = /[\u{E0000}-\u{E007F}]/u;
+
+function codePointMarker(codePoint: number): string {
+  return `[U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}]`;
+}
+
+/**
+ * Replaces control, invisible and bidi characters with visible markers (an RTL override in a file
+ * name is itself evidence, so it is shown as `[U+202E]` rather than dropped), turns line breaks
+ * into a visible `↵`, replaces lone surrogates, then defangs URLs.
+ */
+export function neutralizeText(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const cp = char.codePointAt(0) ?? 0xfffd;
+    if (char === '\n' || char === '\r' || cp === 0x2028 || cp === 0x2029 || cp === 0x85) {
+      if (!out.endsWith(' ↵ ')) out += ' ↵ ';
+    } else if (char === '\t') {
+      out += ' ';
+    } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+      out += codePointMarker(cp);
+    } else if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate (iterating by code point yields them on their own).
+      out += '\uFFFD';
+    } else if (INVISIBLE_OR_BIDI.test(char) || TAG_CHARACTERS.test(char)) {
+      out += codePointMarker(cp);
+    } else {
+      out += char;
+    }
+  }
+  return defangUrls(out);
+}
+
+/**
+ * Breaks what clients auto-link: `scheme://` becomes `scheme[:]//` and `www.` becomes `www[.]`,
+ * the notation analysts already use for defanged indicators. The exact text stays available in
+ * the webhook payload and in Defender.
+ */
+export function defangUrls(value: string): string {
+  return value.replace(/:\/\//g, '[:]//').replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}[.]`);
+}
+
+/** Markdown specials of the Teams/Adaptive Cards subset and of CommonMark, plus `<` and templating braces. */
+const MARKDOWN_SPECIALS = /[\\*_[\]()#>\-+!~|`<{}]/g;
+
+/**
+ * For text that must go into a markdown-processed field: neutralized, then every markdown special
+ * character backslash-escaped, and a leading "1." kept from becoming a list.
+ */
+export function escapeMarkdown(value: string): string {
+  return neutralizeText(value)
+    .replace(MARKDOWN_SPECIALS, (m) => `\\${m}`)
+    .replace(/^(\s*\d+)\./, '$1\\.');
+}
+
+/**
+ * Cuts to `maxCodePoints` code points (never inside a surrogate pair) and says how much was cut.
+ * `maxCodePoints` 0 gives an empty string.
+ */
+export function truncateText(value: string, maxCodePoints: number): string {
+  if (maxCodePoints <= 0) return '';
+  const points = Array.from(value);
+  if (points.length <= maxCodePoints) return value;
+  const kept = points.slice(0, maxCodePoints).join('');
+  return `${kept}… (+${points.length - maxCodePoints} chars)`;
+}
+
+/** Neutralize, then truncate: the order matters because markers make text longer. */
+export function safeText(value: string | null | undefined, maxCodePoints: number): string {
+  if (value === null || value === undefined) return '';
+  return truncateText(neutralizeText(value), maxCodePoints);
+}

@@ -1,0 +1,396 @@
+/**
+ * The delivery ledger (Azure Table `deliveries`): PartitionKey = channel id, RowKey =
+ * notificationId, one row per notification per channel. It is what makes delivery at-most-once
+ * for Teams and effectively-once for webhooks although the queue is at-least-once:
+ *
+ * - `sending`: claimed before posting, by an ETag-guarded insert (or update), with a lease;
+ * - `delivered`: the receiver accepted it; a redelivered queue message is acked without posting;
+ * - `retrying`: a retry is scheduled (the receiver refused it, so it was not delivered);
+ * - `failed`: permanent refusal or attempts exhausted (also in the poison queue);
+ * - `parked`: needs a human: `uncertain` (a Teams post may or may not have happened) or
+ *   `unknown-channel` (the channel was removed from the settings);
+ * - `disabled-channel`: the channel answered 410 Gone (or had before);
+ * - `pending`: reset by `deliveries replay`, to be claimed again.
+ *
+ * Each row keeps the message itself (chunked: table string properties hold 32K characters) so a
+ * failed or parked notification can be replayed from the ledger alone. A row with RowKey
+ * `~channel` in the channel's partition records that the channel is disabled, with a fingerprint
+ * of the url that was gone (never the url): a new url in the settings re-enables the channel.
+ */
+import { TableClient, odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import type { NotificationMessage } from './message';
+import { parseNotificationMessage } from './message';
+
+export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'delivered', 'failed', 'parked', 'disabled-channel'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** States that end a delivery until someone replays it: a queue message finding one is acked. */
+export const SETTLED_STATES: readonly DeliveryState[] = ['delivered', 'failed', 'parked', 'disabled-channel'];
+
+export interface DeliveryRecord {
+  channelId: string;
+  notificationId: string;
+  state: DeliveryState;
+  kind: string;
+  attempt: number;
+  leaseUntil: string | null;
+  updatedAt: string;
+  deliveredAt: string | null;
+  /** A short code (http-400, attempts-exhausted, uncertain, ...), never a url or a body. */
+  reason: string | null;
+  httpStatus: number | null;
+  replays: number;
+  message: NotificationMessage | null;
+  etag: string;
+}
+
+/** Proof of a claim: the ETag of the `sending` row this worker wrote. */
+export interface ClaimToken {
+  channelId: string;
+  notificationId: string;
+  etag: string;
+  record: DeliveryRecord;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; token: ClaimToken; takeover: boolean }
+  | { outcome: 'settled'; record: DeliveryRecord }
+  | { outcome: 'in-flight'; record: DeliveryRecord; leaseUntil: Date }
+  /** `sending` with an expired lease and no takeover wanted: the caller decides (Teams parks). */
+  | { outcome: 'expired'; record: DeliveryRecord };
+
+export interface ClaimOptions {
+  now: Date;
+  leaseMs: number;
+  /** Re-claim a `sending` row whose lease expired (webhooks: receivers dedupe on webhook-id). */
+  takeOverExpired: boolean;
+}
+
+export interface SettleInfo {
+  now: Date;
+  reason?: string | null;
+  httpStatus?: number | null;
+  /** The message to keep for replay (e.g. the attempt that will run next). */
+  message?: NotificationMessage;
+}
+
+export interface ChannelStatus {
+  disabled: boolean;
+  urlFingerprint: string | null;
+  reason: string | null;
+  updatedAt: string;
+}
+
+export interface ListFilter {
+  state?: DeliveryState;
+  channelId?: string;
+  notificationId?: string;
+  limit?: number;
+}
+
+/** What the deliverer and the CLI need; TableDeliveryLedger is the implementation. */
+export interface DeliveryLedger {
+  claim(message: NotificationMessage, options: ClaimOptions): Promise<ClaimResult>;
+  /** Unconditional: a receiver's acceptance is ground truth, whoever holds the row now. */
+  markDelivered(token: ClaimToken, info: SettleInfo): Promise<void>;
+  /** ETag-guarded; false if the row changed since the claim (then it is left alone). */
+  settle(token: ClaimToken, state: Exclude<DeliveryState, 'delivered' | 'sending' | 'pending'>, info: SettleInfo): Promise<boolean>;
+  /** Parks an expired claim found by another worker (ETag of the record it read). */
+  parkExpired(record: DeliveryRecord, reason: string, now: Date): Promise<boolean>;
+  get(channelId: string, notificationId: string): Promise<DeliveryRecord | null>;
+  list(filter?: ListFilter): Promise<DeliveryRecord[]>;
+  /** Sets a settled row back to `pending` for `deliveries replay`; false if it changed meanwhile. */
+  resetForReplay(record: DeliveryRecord, now: Date): Promise<boolean>;
+  getChannelStatus(channelId: string): Promise<ChannelStatus | null>;
+  disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const CHANNEL_ROW = '~channel';
+const CHUNK_CHARS = 30_000;
+const MAX_CHUNKS = 12;
+
+interface DeliveryEntityProps {
+  recordType: 'delivery';
+  state: DeliveryState;
+  kind: string;
+  attempt: number;
+  leaseUntil: string;
+  updatedAt: string;
+  deliveredAt: string;
+  reason: string;
+  httpStatus: number;
+  replays: number;
+  chunks: number;
+  [chunk: `m${number}`]: string;
+}
+
+interface ChannelEntityProps {
+  recordType: 'channel';
+  disabled: boolean;
+  urlFingerprint: string;
+  reason: string;
+  updatedAt: string;
+}
+
+function statusCode(error: unknown): number | undefined {
+  const code = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function messageChunks(message: NotificationMessage | null): Record<string, string | number> {
+  if (!message) return { chunks: 0 };
+  const json = JSON.stringify(message);
+  const out: Record<string, string | number> = {};
+  let n = 0;
+  for (let i = 0; i < json.length && n < MAX_CHUNKS; i += CHUNK_CHARS, n++) out[`m${n}`] = json.slice(i, i + CHUNK_CHARS);
+  out.chunks = n;
+  return out;
+}
+
+function readMessage(entity: Record<string, unknown>): NotificationMessage | null {
+  const chunks = typeof entity.chunks === 'number' ? entity.chunks : 0;
+  if (chunks === 0) return null;
+  let json = '';
+  for (let i = 0; i < chunks; i++) {
+    const part = entity[`m${i}`];
+    if (typeof part !== 'string') return null;
+    json += part;
+  }
+  try {
+    return parseNotificationMessage(JSON.parse(json));
+  } catch {
+    return null;
+  }
+}
+
+function toRecord(entity: TableEntityResult<Record<string, unknown>>): DeliveryRecord {
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  const num = (v: unknown, fallback: number) => (typeof v === 'number' ? v : fallback);
+  const httpStatus = num(entity.httpStatus, -1);
+  return {
+    channelId: entity.partitionKey ?? '',
+    notificationId: entity.rowKey ?? '',
+    state: DELIVERY_STATES.includes(entity.state as DeliveryState) ? (entity.state as DeliveryState) : 'pending',
+    kind: str(entity.kind) ?? 'unknown',
+    attempt: num(entity.attempt, 1),
+    leaseUntil: str(entity.leaseUntil),
+    updatedAt: str(entity.updatedAt) ?? '',
+    deliveredAt: str(entity.deliveredAt),
+    reason: str(entity.reason),
+    httpStatus: httpStatus < 0 ? null : httpStatus,
+    replays: num(entity.replays, 0),
+    message: readMessage(entity),
+    etag: entity.etag,
+  };
+}
+
+export interface TableLedgerOptions {
+  allowInsecureConnection?: boolean;
+}
+
+export class TableDeliveryLedger implements DeliveryLedger {
+  constructor(private readonly table: TableClient) {}
+
+  static fromConnectionString(connectionString: string, tableName: string, options: TableLedgerOptions = {}): TableDeliveryLedger {
+    return new TableDeliveryLedger(
+      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: options.allowInsecureConnection ?? false }),
+    );
+  }
+
+  async ensureTable(): Promise<void> {
+    await this.table.createTable();
+  }
+
+  private entity(
+    message: NotificationMessage | null,
+    key: { channelId: string; notificationId: string },
+    fields: { state: DeliveryState; kind: string; attempt: number; leaseUntil?: Date | null; now: Date; deliveredAt?: string | null; reason?: string | null; httpStatus?: number | null; replays: number },
+  ): TableEntity<Record<string, unknown>> {
+    const props: Omit<DeliveryEntityProps, `m${number}` | 'chunks'> = {
+      recordType: 'delivery',
+      state: fields.state,
+      kind: fields.kind,
+      attempt: fields.attempt,
+      leaseUntil: fields.leaseUntil ? fields.leaseUntil.toISOString() : '',
+      updatedAt: fields.now.toISOString(),
+      deliveredAt: fields.deliveredAt ?? '',
+      reason: fields.reason ?? '',
+      httpStatus: fields.httpStatus ?? -1,
+      replays: fields.replays,
+    };
+    return { partitionKey: key.channelId, rowKey: key.notificationId, ...props, ...messageChunks(message) };
+  }
+
+  async get(channelId: string, notificationId: string): Promise<DeliveryRecord | null> {
+    try {
+      return toRecord(await this.table.getEntity<Record<string, unknown>>(channelId, notificationId));
+    } catch (error) {
+      if (statusCode(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async claim(message: NotificationMessage, options: ClaimOptions): Promise<ClaimResult> {
+    const key = { channelId: message.channelId, notificationId: message.notificationId };
+    const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
+    // A few rounds: each conflict means another worker moved the row; re-read and decide again.
+    for (let round = 0; round < 4; round++) {
+      const existing = await this.get(key.channelId, key.notificationId);
+      if (!existing) {
+        const entity = this.entity(message, key, { state: 'sending', kind: message.kind, attempt: message.attempt, leaseUntil, now: options.now, replays: 0 });
+        try {
+          const response = await this.table.createEntity(entity);
+          const record = await this.recordAfterWrite(entity, response.etag);
+          return { outcome: 'claimed', token: { ...key, etag: record.etag, record }, takeover: false };
+        } catch (error) {
+          if (statusCode(error) === 409) continue;
+          throw error;
+        }
+      }
+      if (SETTLED_STATES.includes(existing.state)) return { outcome: 'settled', record: existing };
+      let takeover = false;
+      if (existing.state === 'sending') {
+        const lease = existing.leaseUntil ? Date.parse(existing.leaseUntil) : 0;
+        if (lease > options.now.getTime()) return { outcome: 'in-flight', record: existing, leaseUntil: new Date(lease) };
+        if (!options.takeOverExpired) return { outcome: 'expired', record: existing };
+        takeover = true;
+      }
+      const entity = this.entity(message, key, {
+        state: 'sending',
+        kind: message.kind,
+        attempt: Math.max(message.attempt, existing.attempt),
+        leaseUntil,
+        now: options.now,
+        replays: existing.replays,
+        reason: existing.reason,
+        httpStatus: existing.httpStatus,
+      });
+      try {
+        const response = await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
+        const record = await this.recordAfterWrite(entity, response.etag);
+        return { outcome: 'claimed', token: { ...key, etag: record.etag, record }, takeover };
+      } catch (error) {
+        if (statusCode(error) === 412 || statusCode(error) === 404) continue;
+        throw error;
+      }
+    }
+    throw new Error(`ledger contention on ${key.channelId}/${key.notificationId}`);
+  }
+
+  private async recordAfterWrite(entity: TableEntity<Record<string, unknown>>, etag: string | undefined): Promise<DeliveryRecord> {
+    if (etag) return toRecord({ ...entity, etag } as TableEntityResult<Record<string, unknown>>);
+    const read = await this.get(entity.partitionKey, entity.rowKey);
+    if (!read) throw new Error('ledger row vanished after write');
+    return read;
+  }
+
+  async markDelivered(token: ClaimToken, info: SettleInfo): Promise<void> {
+    const r = token.record;
+    const entity = this.entity(info.message ?? r.message, token, {
+      state: 'delivered',
+      kind: r.kind,
+      attempt: info.message?.attempt ?? r.attempt,
+      now: info.now,
+      deliveredAt: info.now.toISOString(),
+      reason: info.reason ?? null,
+      httpStatus: info.httpStatus ?? null,
+      replays: r.replays,
+    });
+    await this.table.upsertEntity(entity, 'Replace');
+  }
+
+  async settle(token: ClaimToken, state: Exclude<DeliveryState, 'delivered' | 'sending' | 'pending'>, info: SettleInfo): Promise<boolean> {
+    const r = token.record;
+    const entity = this.entity(info.message ?? r.message, token, {
+      state,
+      kind: r.kind,
+      attempt: info.message?.attempt ?? r.attempt,
+      now: info.now,
+      reason: info.reason ?? null,
+      httpStatus: info.httpStatus ?? null,
+      replays: r.replays,
+    });
+    try {
+      await this.table.updateEntity(entity, 'Replace', { etag: token.etag });
+      return true;
+    } catch (error) {
+      if (statusCode(error) === 412 || statusCode(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async parkExpired(record: DeliveryRecord, reason: string, now: Date): Promise<boolean> {
+    const entity = this.entity(record.message, record, {
+      state: 'parked',
+      kind: record.kind,
+      attempt: record.attempt,
+      now,
+      reason,
+      httpStatus: record.httpStatus,
+      replays: record.replays,
+    });
+    try {
+      await this.table.updateEntity(entity, 'Replace', { etag: record.etag });
+      return true;
+    } catch (error) {
+      if (statusCode(error) === 412 || statusCode(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async resetForReplay(record: DeliveryRecord, now: Date): Promise<boolean> {
+    const message = record.message ? { ...record.message, attempt: 1, replay: true } : null;
+    const entity = this.entity(message, record, {
+      state: 'pending',
+      kind: record.kind,
+      attempt: 1,
+      now,
+      reason: `replay-of-${record.state}`,
+      httpStatus: record.httpStatus,
+      replays: record.replays + 1,
+    });
+    try {
+      await this.table.updateEntity(entity, 'Replace', { etag: record.etag });
+      return true;
+    } catch (error) {
+      if (statusCode(error) === 412 || statusCode(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async list(filter: ListFilter = {}): Promise<DeliveryRecord[]> {
+    const clauses = [odata`recordType eq ${'delivery'}`];
+    if (filter.state) clauses.push(odata`state eq ${filter.state}`);
+    if (filter.channelId) clauses.push(odata`PartitionKey eq ${filter.channelId}`);
+    if (filter.notificationId) clauses.push(odata`RowKey eq ${filter.notificationId}`);
+    const out: DeliveryRecord[] = [];
+    const limit = filter.limit ?? 1000;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: clauses.join(' and ') } })) {
+      out.push(toRecord(entity));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async getChannelStatus(channelId: string): Promise<ChannelStatus | null> {
+    try {
+      const e = await this.table.getEntity<Record<string, unknown>>(channelId, CHANNEL_ROW);
+      return {
+        disabled: e.disabled === true,
+        urlFingerprint: typeof e.urlFingerprint === 'string' && e.urlFingerprint !== '' ? e.urlFingerprint : null,
+        reason: typeof e.reason === 'string' && e.reason !== '' ? e.reason : null,
+        updatedAt: typeof e.updatedAt === 'string' ? e.updatedAt : '',
+      };
+    } catch (error) {
+      if (statusCode(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void> {
+    const props: ChannelEntityProps = { recordType: 'channel', disabled: true, urlFingerprint, reason, updatedAt: now.toISOString() };
+    await this.table.upsertEntity({ partitionKey: channelId, rowKey: CHANNEL_ROW, ...props }, 'Replace');
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * Teams cards for Workflows webhooks ("When a Teams webhook request is received" → post card):
+ * the payload is `{ type: 'message', attachments: [{ contentType: adaptive card, contentUrl:
+ * null, content: <AdaptiveCard 1.5> }] }`. This module owns the incident, digest, health and
+ * allowlist-change cards and their size budget.
+ *
+ * Safety: everything that comes from the monitored machines (command lines, file names, subjects,
+ * account and device names, titles and reason texts built from them) is placed only in
+ * `TextRun`s, which are not markdown-processed, after `neutralizeText` (visible markers for
+ * bidi/invisible characters, defanged `://`). TextBlocks carry only our own static labels, and
+ * still go through `escapeMarkdown`. No `msteams.entities` are ever emitted, so `<at>` text can
+ * never become a mention. Only `Action.OpenUrl` with https urls (Workflows cards cannot submit).
+ *
+ * Size: Teams rejects messages over about 28 KB; we keep the whole payload under 20 KB (UTF-8
+ * bytes of the JSON) whatever the input by rendering at decreasing detail levels, cutting the
+ * least important parts first: evidence beyond the first findings, then file lists, then the
+ * command line, then reasons and field lengths, and last the action links.
+ */
+import type { Severity } from '../model/finding';
+import type { Finding } from '../model/finding';
+import type { Incident } from '../model/incident';
+import type {
+  AllowlistChangePayload,
+  DigestPayload,
+  HealthPayload,
+  IncidentEvent,
+  IncidentPayload,
+  NotificationMessage,
+} from './message';
+import { escapeMarkdown, safeText } from './escape';
+
+export const TEAMS_CARD_MAX_BYTES = 20_000;
+export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
+
+type TextColor = 'Default' | 'Accent' | 'Good' | 'Warning' | 'Attention';
+type ContainerStyle = 'default' | 'emphasis' | 'good' | 'attention' | 'warning' | 'accent';
+type Spacing = 'None' | 'Small' | 'Default' | 'Medium' | 'Large';
+
+export interface TextRun {
+  type: 'TextRun';
+  text: string;
+  weight?: 'Bolder';
+  size?: 'Small' | 'Medium' | 'Large';
+  color?: TextColor;
+  isSubtle?: boolean;
+  fontType?: 'Monospace';
+}
+export interface RichTextBlock {
+  type: 'RichTextBlock';
+  inlines: TextRun[];
+  spacing?: Spacing;
+}
+export interface TextBlock {
+  type: 'TextBlock';
+  text: string;
+  wrap: true;
+  weight?: 'Bolder';
+  size?: 'Small' | 'Medium' | 'Large';
+  color?: TextColor;
+  isSubtle?: boolean;
+  spacing?: Spacing;
+}
+export interface OpenUrlAction {
+  type: 'Action.OpenUrl';
+  title: string;
+  url: string;
+}
+export interface Container {
+  type: 'Container';
+  items: CardElement[];
+  style?: ContainerStyle;
+  bleed?: boolean;
+  spacing?: Spacing;
+  separator?: boolean;
+  selectAction?: OpenUrlAction;
+}
+export type CardElement = TextRun | RichTextBlock | TextBlock | Container;
+
+export interface AdaptiveCard {
+  type: 'AdaptiveCard';
+  $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
+  version: '1.5';
+  body: CardElement[];
+  actions?: OpenUrlAction[];
+  msteams: { width: 'Full' };
+}
+
+export interface TeamsWorkflowPayload {
+  type: 'message';
+  attachments: [{ contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; contentUrl: null; content: AdaptiveCard }];
+}
+
+export interface BuiltTeamsPayload {
+  payload: TeamsWorkflowPayload;
+  /** UTF-8 bytes of JSON.stringify(payload): what is posted. */
+  bytes: number;
+  /** 0 = full detail; higher = more was cut to fit. */
+  level: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element helpers
+
+/** Static label text (still escaped: a label must never be able to format). */
+function label(text: string, extra: Partial<Omit<TextBlock, 'type' | 'text' | 'wrap'>> = {}): TextBlock {
+  return { type: 'TextBlock', text: escapeMarkdown(text), wrap: true, ...extra };
+}
+
+/** Untrusted text: a TextRun (markdown-inert), neutralized and truncated. */
+function run(value: string | null | undefined, max: number, extra: Partial<Omit<TextRun, 'type' | 'text'>> = {}): TextRun {
+  const text = safeText(value, max);
+  return { type: 'TextRun', text: text === '' ? '—' : text, ...extra };
+}
+
+/** A static run (our own words); kept separate so a reader sees what is trusted. */
+function staticRun(text: string, extra: Partial<Omit<TextRun, 'type' | 'text'>> = {}): TextRun {
+  return { type: 'TextRun', text, ...extra };
+}
+
+function rich(inlines: TextRun[], spacing?: Spacing): RichTextBlock {
+  return spacing ? { type: 'RichTextBlock', inlines, spacing } : { type: 'RichTextBlock', inlines };
+}
+
+function fact(name: string, value: string | null | undefined, max: number, extra: Partial<Omit<TextRun, 'type' | 'text'>> = {}): RichTextBlock {
+  return rich([staticRun(`${name}: `, { weight: 'Bolder' }), run(value, max, extra)]);
+}
+
+/** https only, bounded length, normalized; anything else is dropped rather than shown. */
+function safeLink(url: string | null | undefined, maxLength: number): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' || parsed.username || parsed.password) return null;
+    return parsed.href.length <= maxLength ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function listText(values: readonly string[], maxItems: number): string {
+  const shown = values.slice(0, maxItems);
+  const more = values.length - shown.length;
+  return shown.join(', ') + (more > 0 ? ` (and ${more} more)` : '');
+}
+
+const SEVERITY_STYLE: Record<Severity, { style: ContainerStyle; color: TextColor }> = {
+  high: { style: 'attention', color: 'Attention' },
+  medium: { style: 'warning', color: 'Warning' },
+  low: { style: 'accent', color: 'Accent' },
+  informational: { style: 'emphasis', color: 'Default' },
+};
+
+/** Enum-typed, but it came off a queue: only known words reach a TextBlock. */
+function confidenceLabel(value: string): string {
+  return value === 'low' || value === 'medium' || value === 'high' ? value : 'unknown';
+}
+
+const EVENT_LABEL: Record<IncidentEvent, string> = {
+  created: 'new incident',
+  updated: 'updated incident',
+  closed: 'closed incident',
+};
+
+function card(body: CardElement[], actions: OpenUrlAction[]): AdaptiveCard {
+  const content: AdaptiveCard = {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: '1.5',
+    body,
+    msteams: { width: 'Full' },
+  };
+  if (actions.length > 0) content.actions = actions;
+  return content;
+}
+
+export function wrapTeamsPayload(content: AdaptiveCard): TeamsWorkflowPayload {
+  return { type: 'message', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, contentUrl: null, content }] };
+}
+
+export function payloadBytes(payload: TeamsWorkflowPayload): number {
+  return Buffer.byteLength(JSON.stringify(payload), 'utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incident card
+
+/** Detail levels, most detailed first. Each step cuts the next least important part. */
+interface IncidentLevel {
+  evidence: number; // other findings shown
+  evidenceCmd: number;
+  files: number; // file names per list
+  cmd: number; // command line code points
+  reasons: number;
+  reasonText: number;
+  text: number; // any other field
+  accounts: number;
+  hints: number;
+  attack: number;
+  maxUrl: number;
+}
+
+const INCIDENT_LEVELS: readonly IncidentLevel[] = [
+  { evidence: 5, evidenceCmd: 400, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
+  { evidence: 3, evidenceCmd: 300, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
+  { evidence: 1, evidenceCmd: 200, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
+  { evidence: 0, evidenceCmd: 0, files: 5, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 2, attack: 6, maxUrl: 8000 },
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 1500, reasons: 10, reasonText: 250, text: 250, accounts: 3, hints: 1, attack: 6, maxUrl: 6000 },
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 600, reasons: 8, reasonText: 200, text: 200, accounts: 3, hints: 0, attack: 4, maxUrl: 4000 },
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 250, reasons: 5, reasonText: 160, text: 160, accounts: 2, hints: 0, attack: 3, maxUrl: 3000 },
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 2000 },
+  // Last resort (only with absurd link lengths): no actions.
+  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 0 },
+];
+
+function levelAt<T>(levels: readonly T[], index: number): T {
+  const level = levels[Math.max(0, Math.min(index, levels.length - 1))];
+  if (level === undefined) throw new Error('no card levels defined');
+  return level;
+}
+
+/** The finding the card headlines: the first at the incident's severity, else the first. */
+export function primaryFinding(incident: Incident): Finding | null {
+  return incident.findings.find((f) => f.severity === incident.severity) ?? incident.findings[0] ?? null;
+}
+
+function formatTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+}
+
+function accountOf(f: Finding): string | null {
+  if (!f.account.name) return null;
+  return f.account.domain ? `${f.account.domain}\\${f.account.name}` : f.account.name;
+}
+
+function incidentActions(incident: Incident, maxUrl: number): OpenUrlAction[] {
+  const out: OpenUrlAction[] = [];
+  const add = (title: string, url: string | null) => {
+    const safe = safeLink(url, maxUrl);
+    if (safe) out.push({ type: 'Action.OpenUrl', title, url: safe });
+  };
+  add('Open device in Defender', incident.links.device);
+  add('Open hunting query', incident.links.huntingQuery);
+  add('Allowlist this signer', incident.links.allowlistSigner);
+  return out;
+}
+
+export function incidentCard(payload: IncidentPayload, levelIndex = 0): AdaptiveCard {
+  const L = levelAt(INCIDENT_LEVELS, levelIndex);
+  const incident = payload.incident;
+  const sev = SEVERITY_STYLE[incident.severity];
+  const primary = primaryFinding(incident);
+  let cut = levelIndex > 0 || payload.trimmed !== undefined;
+
+  const header: CardElement[] = [
+    label(`${incident.severity.toUpperCase()} severity · ${confidenceLabel(incident.confidence)} confidence · ${EVENT_LABEL[payload.event]}`, {
+      weight: 'Bolder',
+      color: sev.color,
+      size: 'Small',
+    }),
+    rich([run(incident.title, L.text, { weight: 'Bolder', size: 'Medium' })]),
+  ];
+  if (incident.chain) {
+    header.push(label('Chain: a certificate was created and then used on the same device, T1587.002 then T1553.002', { isSubtle: true, size: 'Small' }));
+  }
+  const body: CardElement[] = [{ type: 'Container', style: sev.style, bleed: true, items: header }];
+
+  const facts: CardElement[] = [
+    fact('Device', incident.device.name, L.text),
+    fact('Accounts', listText(incident.accounts, L.accounts), L.text),
+    fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${incident.findingCount} findings)`, 200),
+  ];
+  if (primary) facts.push(fact('Tool and action', `${primary.tool} / ${primary.action}`, 60));
+  facts.push(fact('Certificate subject', incident.signer.subject, L.text));
+  facts.push(fact('Thumbprint', incident.signer.thumbprint, 130, { fontType: 'Monospace' }));
+  if (incident.signer.file) facts.push(fact('Certificate file', incident.signer.file, L.text));
+  if (primary && L.files > 0) {
+    if (primary.certificate.files.length > 0) facts.push(fact('Files', listText(primary.certificate.files, L.files), L.text * 2));
+    if (primary.signedFiles.length > 0) facts.push(fact('Signed files', listText(primary.signedFiles, L.files), L.text * 2));
+  } else if (primary && (primary.certificate.files.length > 0 || primary.signedFiles.length > 0)) {
+    cut = true;
+  }
+  body.push({ type: 'Container', spacing: 'Medium', items: facts });
+
+  if (primary) {
+    body.push(label('Command line', { weight: 'Bolder', spacing: 'Medium' }));
+    body.push(rich([run(primary.commandLine, L.cmd, { fontType: 'Monospace' })]));
+    if (primary.decodedCommand) {
+      body.push(label('Decoded command', { weight: 'Bolder' }));
+      body.push(rich([run(primary.decodedCommand, Math.ceil(L.cmd / 2), { fontType: 'Monospace' })]));
+    }
+  }
+
+  if (incident.reasons.length > 0) {
+    body.push(label('Why this severity', { weight: 'Bolder', spacing: 'Medium' }));
+    for (const reason of incident.reasons.slice(0, L.reasons)) {
+      const mark = reason.severityDelta > 0 ? '▲ ' : reason.severityDelta < 0 ? '▼ ' : '• ';
+      body.push(rich([staticRun(mark, { weight: 'Bolder' }), run(reason.text, L.reasonText)], 'Small'));
+    }
+    if (incident.reasons.length > L.reasons) body.push(label(`and ${incident.reasons.length - L.reasons} more reasons`, { isSubtle: true }));
+  }
+
+  if (incident.attack.length > 0) {
+    body.push(label('MITRE ATT&CK', { weight: 'Bolder', spacing: 'Medium' }));
+    const techniques = incident.attack.slice(0, L.attack);
+    body.push(rich([run(techniques.map((t) => `${t.id} ${t.name}`).join(' · '), L.text)]));
+  }
+
+  if (L.hints > 0 && incident.falsePositiveHints.length > 0) {
+    body.push(label('Possible benign explanations', { weight: 'Bolder', spacing: 'Medium' }));
+    body.push(rich([run(listText(incident.falsePositiveHints.slice(0, L.hints), L.hints), L.text)]));
+  }
+
+  const others = incident.findings.filter((f) => f !== primary);
+  // The payload may carry fewer findings than the incident has (trimmed for the queue).
+  const otherCount = Math.max(others.length, incident.findingCount - 1);
+  if (L.evidence > 0 && others.length > 0) {
+    const shown = others.slice(0, L.evidence);
+    body.push(label(`Other findings, ${shown.length} of ${otherCount} shown`, { weight: 'Bolder', spacing: 'Medium' }));
+    for (const f of shown) {
+      body.push({
+        type: 'Container',
+        separator: true,
+        items: [
+          rich([
+            run(`${formatTime(f.timestamp)} · `, 40, { isSubtle: true }),
+            run(accountOf(f), L.text, { isSubtle: true }),
+            run(` · ${f.tool} / ${f.action}`, 80, { isSubtle: true }),
+          ]),
+          rich([run(f.commandLine, L.evidenceCmd, { fontType: 'Monospace' })]),
+        ],
+      });
+    }
+    if (otherCount > shown.length) cut = true;
+  } else if (otherCount > 0) {
+    cut = true;
+  }
+
+  if (cut) {
+    body.push(label('Some evidence is not shown here. The webhook payload and Defender have the full incident.', { isSubtle: true, size: 'Small', spacing: 'Medium' }));
+  }
+  return card(body, incidentActions(incident, L.maxUrl));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digest, health and allowlist-change cards
+
+interface CompactLevel {
+  items: number;
+  text: number;
+  maxUrl: number;
+}
+const COMPACT_LEVELS: readonly CompactLevel[] = [
+  { items: 25, text: 200, maxUrl: 2000 },
+  { items: 15, text: 150, maxUrl: 1000 },
+  { items: 10, text: 100, maxUrl: 600 },
+  { items: 5, text: 80, maxUrl: 0 },
+  { items: 3, text: 60, maxUrl: 0 },
+];
+
+export function digestCard(payload: DigestPayload, levelIndex = 0): AdaptiveCard {
+  const L = levelAt(COMPACT_LEVELS, levelIndex);
+  const top = payload.items[0]?.severity ?? 'informational';
+  const s = payload.bySeverity;
+  const body: CardElement[] = [
+    {
+      type: 'Container',
+      style: SEVERITY_STYLE[top].style,
+      bleed: true,
+      items: [
+        label(`${payload.total} incidents in this hunting cycle`, { weight: 'Bolder', size: 'Medium' }),
+        label(`High ${s.high} · Medium ${s.medium} · Low ${s.low} · Informational ${s.informational}`, { color: SEVERITY_STYLE[top].color }),
+        label('Sent as one summary because a Teams workflow accepts few messages at a time. Every incident is also in the webhook channels and in Defender.', {
+          isSubtle: true,
+          size: 'Small',
+        }),
+      ],
+    },
+  ];
+  const shown = payload.items.slice(0, L.items);
+  for (const item of shown) {
+    const link = safeLink(item.deviceLink, L.maxUrl);
+    const container: Container = {
+      type: 'Container',
+      separator: true,
+      items: [
+        rich([
+          staticRun(`${item.severity.toUpperCase()} `, { weight: 'Bolder', color: SEVERITY_STYLE[item.severity].color }),
+          run(item.title, L.text),
+        ]),
+        rich([
+          run(item.deviceName, L.text, { isSubtle: true }),
+          run(` · ${item.findingCount} findings · last seen ${formatTime(item.lastSeen)}${item.event === 'created' ? '' : ` · ${item.event}`}`, 120, {
+            isSubtle: true,
+          }),
+        ]),
+      ],
+    };
+    if (link) container.selectAction = { type: 'Action.OpenUrl', title: 'Open device in Defender', url: link };
+    body.push(container);
+  }
+  const notListed = payload.total - shown.length;
+  if (notListed > 0) body.push(label(`and ${notListed} more incidents`, { isSubtle: true, spacing: 'Medium' }));
+  return card(body, []);
+}
+
+const HEALTH_DETAIL_LIMIT = 10;
+
+export function healthCard(payload: HealthPayload, levelIndex = 0): AdaptiveCard {
+  const L = levelAt(COMPACT_LEVELS, levelIndex);
+  const error = payload.level === 'error';
+  const body: CardElement[] = [
+    {
+      type: 'Container',
+      style: error ? 'attention' : 'warning',
+      bleed: true,
+      items: [
+        label(error ? 'Health alert: error' : 'Health alert: warning', { weight: 'Bolder', color: error ? 'Attention' : 'Warning' }),
+        rich([run(payload.code, 80, { weight: 'Bolder', fontType: 'Monospace' })]),
+      ],
+    },
+    rich([run(payload.summary, L.text * 3)], 'Medium'),
+  ];
+  const facts: CardElement[] = [];
+  if (payload.channelId) facts.push(fact('Channel', payload.channelId, 80));
+  if (payload.notificationId) facts.push(fact('Notification', payload.notificationId, 80, { fontType: 'Monospace' }));
+  facts.push(fact('Time', formatTime(payload.at), 80));
+  const details = Object.entries(payload.details).slice(0, Math.min(HEALTH_DETAIL_LIMIT, L.items));
+  for (const [key, value] of details) {
+    facts.push(rich([run(`${key}: `, 60, { weight: 'Bolder' }), run(value === null ? '—' : String(value), L.text)]));
+  }
+  body.push({ type: 'Container', spacing: 'Medium', items: facts });
+  return card(body, []);
+}
+
+const ALLOWLIST_ACTION_LABEL: Record<string, string> = {
+  added: 'Allowlist entry added',
+  updated: 'Allowlist entry updated',
+  removed: 'Allowlist entry removed',
+  expired: 'Allowlist entry expired',
+};
+
+export function allowlistChangeCard(payload: AllowlistChangePayload, levelIndex = 0): AdaptiveCard {
+  const L = levelAt(COMPACT_LEVELS, levelIndex);
+  const body: CardElement[] = [
+    {
+      type: 'Container',
+      style: 'accent',
+      bleed: true,
+      items: [label(ALLOWLIST_ACTION_LABEL[payload.action] ?? 'Allowlist changed', { weight: 'Bolder', size: 'Medium' })],
+    },
+    {
+      type: 'Container',
+      spacing: 'Medium',
+      items: [
+        fact('Entry', payload.entryId, L.text, { fontType: 'Monospace' }),
+        fact('Signer subject', payload.signer.subject, L.text),
+        fact('Thumbprint', payload.signer.thumbprint, 130, { fontType: 'Monospace' }),
+        fact('Changed by', payload.actor, L.text),
+        fact('Reason', payload.reason, L.text * 2),
+        fact('Expires', payload.expiresAt ? formatTime(payload.expiresAt) : 'never', 80),
+        fact('Time', formatTime(payload.at), 80),
+      ],
+    },
+  ];
+  return card(body, []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budgeted build
+
+function renderAt(message: NotificationMessage, level: number): AdaptiveCard {
+  switch (message.kind) {
+    case 'incident':
+      return incidentCard(message.payload, level);
+    case 'digest':
+      return digestCard(message.payload, level);
+    case 'health':
+      return healthCard(message.payload, level);
+    case 'allowlist-change':
+      return allowlistChangeCard(message.payload, level);
+  }
+}
+
+function levelCount(message: NotificationMessage): number {
+  return message.kind === 'incident' ? INCIDENT_LEVELS.length : COMPACT_LEVELS.length;
+}
+
+/**
+ * The Workflows payload for a message, at the most detailed level that fits `maxBytes`. Throws
+ * only if even the last level does not fit, which the level caps make impossible for the
+ * default budget (the fuzz test checks this).
+ */
+export function buildTeamsPayload(message: NotificationMessage, options: { maxBytes?: number } = {}): BuiltTeamsPayload {
+  const maxBytes = options.maxBytes ?? TEAMS_CARD_MAX_BYTES;
+  const levels = levelCount(message);
+  for (let level = 0; level < levels; level++) {
+    const payload = wrapTeamsPayload(renderAt(message, level));
+    const bytes = payloadBytes(payload);
+    if (bytes < maxBytes) return { payload, bytes, level };
+  }
+  throw new Error(`the ${message.kind} card for ${message.notificationId} does not fit ${maxBytes} bytes`);
+}

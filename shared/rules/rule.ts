@@ -1,0 +1,404 @@
+/**
+ * Owns the rule contract: the `RuleDefinition` type read from `rules/<id>/rule.yaml` plus its
+ * `query.kql`, its validation (every error names the file and the field), and the result
+ * columns every rule query must project, in order, for the normaliser.
+ * Reading files lives in ./loadRules, query rendering in ./renderQuery.
+ */
+import Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { BRANCHES, SEVERITIES, type Branch, type Severity } from '../model/finding';
+
+/** Detection branches a rule may declare: the Finding branches except the catch-all `other`. */
+export const RULE_BRANCHES = BRANCHES.filter((b): b is Exclude<Branch, 'other'> => b !== 'other');
+export type RuleBranchId = Exclude<Branch, 'other'>;
+
+export const CONFIDENCES = ['low', 'medium', 'high'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+
+/**
+ * The columns every rule query projects, in this order, with their Kusto types. The normaliser
+ * reads rows by these names; the rule tests check each query's inferred result schema and each
+ * fixture against this list.
+ */
+export const RESULT_COLUMNS = [
+  { name: 'Timestamp', type: 'datetime' },
+  { name: 'IngestionTime', type: 'datetime' },
+  { name: 'DeviceId', type: 'string' },
+  { name: 'DeviceName', type: 'string' },
+  { name: 'ReportId', type: 'long' },
+  { name: 'AccountName', type: 'string' },
+  { name: 'AccountDomain', type: 'string' },
+  { name: 'FileName', type: 'string' },
+  { name: 'FolderPath', type: 'string' },
+  { name: 'SHA256', type: 'string' },
+  { name: 'ProcessId', type: 'long' },
+  { name: 'ProcessCommandLine', type: 'string' },
+  { name: 'ProcessVersionInfoOriginalFileName', type: 'string' },
+  { name: 'InitiatingProcessFileName', type: 'string' },
+  { name: 'InitiatingProcessCommandLine', type: 'string' },
+  { name: 'InitiatingProcessId', type: 'long' },
+  { name: 'InitiatingProcessFolderPath', type: 'string' },
+  { name: 'DetectionBranch', type: 'string' },
+  { name: 'IsSuspiciousParent', type: 'bool' },
+  { name: 'IsTempLocation', type: 'bool' },
+] as const;
+export type ResultColumnName = (typeof RESULT_COLUMNS)[number]['name'];
+export const RESULT_COLUMN_NAMES: readonly ResultColumnName[] = RESULT_COLUMNS.map((c) => c.name);
+
+/** The placeholders a rule query must contain; see ./renderQuery. */
+export const WINDOW_START_PLACEHOLDER = '{{WindowStart}}';
+export const WINDOW_END_PLACEHOLDER = '{{WindowEnd}}';
+
+/** An ISO 8601 duration as written (`PT10M`) and in milliseconds. */
+export interface Duration {
+  iso: string;
+  ms: number;
+}
+
+export interface AttackTechnique {
+  /** `T1587.002` */
+  id: string;
+  name: string;
+  tactic: string;
+  /** https://attack.mitre.org/techniques/T1587/002/ */
+  url: string;
+}
+
+/**
+ * What a finding looks like when this false positive explains it. All matching is
+ * case-insensitive. An entry fits a finding when the finding's branch is in `branches` (or
+ * `branches` is absent) and at least one other listed field matches:
+ * `parents` equals the parent file name; `accounts` equals the account name;
+ * `commandLine`, `parentCommandLine` and `folderPaths` are substrings of the process command
+ * line, the parent command line and the process or parent folder path.
+ */
+export interface FalsePositiveHint {
+  branches?: RuleBranchId[];
+  parents?: string[];
+  accounts?: string[];
+  commandLine?: string[];
+  parentCommandLine?: string[];
+  folderPaths?: string[];
+}
+
+export interface FalsePositive {
+  id: string;
+  description: string;
+  hint: FalsePositiveHint;
+}
+
+export interface RuleBranch {
+  id: RuleBranchId;
+  description: string;
+  /** Tool file names the branch keys on (FileName or ProcessVersionInfoOriginalFileName). */
+  tools: string[];
+}
+
+/** A triage query; placeholders {{DeviceId}}, {{From}}, {{To}} (see renderPivot). */
+export interface RulePivot {
+  id: string;
+  table: string;
+  description: string;
+  query: string;
+}
+
+export interface RuleDefinition {
+  id: string;
+  /** Semantic version of the rule (query and metadata). */
+  version: string;
+  name: string;
+  description: string;
+  severity: Severity;
+  confidence: Confidence;
+  attack: AttackTechnique[];
+  /** Tables the hunt and its pivots need. */
+  requiredTables: string[];
+  /** Tables that only some pivots use; the rule still runs without them. */
+  optionalTables: string[];
+  schedule: { interval: Duration };
+  /** How far an event's Timestamp may precede its ingestion window (Graph Timespan margin). */
+  lookback: Duration;
+  /** Window end = now - ingestionDelay. */
+  ingestionDelay: Duration;
+  /** Window start = previous window end - overlap. */
+  overlap: Duration;
+  branches: RuleBranch[];
+  falsePositives: FalsePositive[];
+  triage: string[];
+  knownGaps: string[];
+  pivots: RulePivot[];
+  /** query.kql as written, placeholders included. */
+  query: string;
+  /** Absolute paths of the rule's folder and files. */
+  dir: string;
+  files: { rule: string; query: string };
+}
+
+/** A rule.yaml or query.kql that does not satisfy the contract. */
+export class RuleValidationError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid rule definition:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'RuleValidationError';
+  }
+}
+
+/** rule.yaml as parsed, before durations and paths are added. */
+interface RawRule {
+  id: string;
+  version: string;
+  name: string;
+  description: string;
+  severity: Severity;
+  confidence: Confidence;
+  attack: AttackTechnique[];
+  requiredTables: string[];
+  optionalTables?: string[];
+  schedule: { interval: string };
+  lookback: string;
+  ingestionDelay: string;
+  overlap: string;
+  branches: RuleBranch[];
+  falsePositives: FalsePositive[];
+  triage: string[];
+  knownGaps: string[];
+  pivots?: RulePivot[];
+}
+
+const ISO_DURATION = '^P(?:\\d+D)?(?:T(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d+)?S)?)?$';
+const ID = '^[a-z0-9]+(?:-[a-z0-9]+)*$';
+const text = { type: 'string', minLength: 1 } as const;
+const textList = { type: 'array', items: text, minItems: 1 } as const;
+const nameList = { type: 'array', items: text, minItems: 1, uniqueItems: true } as const;
+
+const RULE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id', 'version', 'name', 'description', 'severity', 'confidence', 'attack', 'requiredTables',
+    'schedule', 'lookback', 'ingestionDelay', 'overlap', 'branches', 'falsePositives', 'triage', 'knownGaps',
+  ],
+  properties: {
+    id: { type: 'string', pattern: ID },
+    version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+$' },
+    name: text,
+    description: text,
+    severity: { type: 'string', enum: [...SEVERITIES] },
+    confidence: { type: 'string', enum: [...CONFIDENCES] },
+    attack: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'tactic', 'url'],
+        properties: {
+          id: { type: 'string', pattern: '^T\\d{4}(?:\\.\\d{3})?$' },
+          name: text,
+          tactic: text,
+          url: { type: 'string', format: 'uri', pattern: '^https://attack\\.mitre\\.org/techniques/T\\d{4}/(?:\\d{3}/)?$' },
+        },
+      },
+    },
+    requiredTables: nameList,
+    optionalTables: { type: 'array', items: text, uniqueItems: true },
+    schedule: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['interval'],
+      properties: { interval: { type: 'string', pattern: ISO_DURATION } },
+    },
+    lookback: { type: 'string', pattern: ISO_DURATION },
+    ingestionDelay: { type: 'string', pattern: ISO_DURATION },
+    overlap: { type: 'string', pattern: ISO_DURATION },
+    branches: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'description', 'tools'],
+        properties: { id: { type: 'string', enum: [...RULE_BRANCHES] }, description: text, tools: nameList },
+      },
+    },
+    falsePositives: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'description', 'hint'],
+        properties: {
+          id: { type: 'string', pattern: ID },
+          description: text,
+          hint: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              branches: { type: 'array', items: { type: 'string', enum: [...RULE_BRANCHES] }, minItems: 1, uniqueItems: true },
+              parents: nameList,
+              accounts: nameList,
+              commandLine: nameList,
+              parentCommandLine: nameList,
+              folderPaths: nameList,
+            },
+          },
+        },
+      },
+    },
+    triage: textList,
+    knownGaps: textList,
+    pivots: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'table', 'description', 'query'],
+        properties: { id: { type: 'string', pattern: ID }, table: text, description: text, query: text },
+      },
+    },
+  },
+} as const;
+
+let validator: ValidateFunction<RawRule> | undefined;
+
+function validate(): ValidateFunction<RawRule> {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    addFormats(ajv, ['uri']);
+    validator = ajv.compile<RawRule>(RULE_SCHEMA);
+  }
+  return validator;
+}
+
+/**
+ * Validates a parsed rule.yaml and its query and returns the typed definition. Throws
+ * `RuleValidationError` listing every problem, each naming its field.
+ */
+export function parseRuleDefinition(
+  raw: unknown,
+  source: { ruleFile: string; queryFile: string; dir: string; query: string },
+): RuleDefinition {
+  const check = validate();
+  if (!check(raw)) {
+    throw new RuleValidationError(source.ruleFile, (check.errors ?? []).map(describeAjvError));
+  }
+  const problems: string[] = [];
+  const duration = (field: string, iso: string): Duration => {
+    const ms = parseIsoDuration(iso);
+    if (ms === null) problems.push(`${field}: '${iso}' is not an ISO 8601 duration (PnDTnHnMnS)`);
+    return { iso, ms: ms ?? 0 };
+  };
+  const interval = duration('schedule.interval', raw.schedule.interval);
+  const lookback = duration('lookback', raw.lookback);
+  const ingestionDelay = duration('ingestionDelay', raw.ingestionDelay);
+  const overlap = duration('overlap', raw.overlap);
+  if (interval.ms <= 0) problems.push('schedule.interval: must be longer than zero');
+  if (lookback.ms < interval.ms) {
+    problems.push(`lookback: ${lookback.iso} is shorter than schedule.interval ${interval.iso}; runs would leave gaps`);
+  }
+  if (overlap.ms >= interval.ms && interval.ms > 0) {
+    problems.push(`overlap: ${overlap.iso} must be shorter than schedule.interval ${interval.iso}`);
+  }
+
+  duplicates(raw.attack.map((a) => a.id)).forEach((id) => problems.push(`attack: technique ${id} is listed twice`));
+  raw.attack.forEach((a, i) => {
+    const path = a.id.replace('.', '/');
+    if (!a.url.includes(`/techniques/${path}/`)) problems.push(`attack[${i}].url: ${a.url} is not the page of ${a.id}`);
+  });
+  duplicates(raw.branches.map((b) => b.id)).forEach((id) => problems.push(`branches: ${id} is listed twice`));
+  const declared = new Set(raw.branches.map((b) => b.id));
+  duplicates(raw.falsePositives.map((f) => f.id)).forEach((id) => problems.push(`falsePositives: id ${id} is listed twice`));
+  raw.falsePositives.forEach((fp, i) => {
+    for (const b of fp.hint.branches ?? []) {
+      if (!declared.has(b)) problems.push(`falsePositives[${i}].hint.branches: ${b} is not one of this rule's branches`);
+    }
+    if (Object.keys(fp.hint).every((k) => k === 'branches')) {
+      problems.push(`falsePositives[${i}].hint: needs at least one of parents, accounts, commandLine, parentCommandLine, folderPaths`);
+    }
+  });
+  const pivots = raw.pivots ?? [];
+  const optionalTables = raw.optionalTables ?? [];
+  const tables = new Set([...raw.requiredTables, ...optionalTables]);
+  duplicates(pivots.map((p) => p.id)).forEach((id) => problems.push(`pivots: id ${id} is listed twice`));
+  pivots.forEach((p, i) => {
+    if (!tables.has(p.table)) problems.push(`pivots[${i}].table: ${p.table} is in neither requiredTables nor optionalTables`);
+  });
+  if (problems.length > 0) throw new RuleValidationError(source.ruleFile, problems);
+
+  const queryProblems: string[] = [];
+  for (const placeholder of [WINDOW_START_PLACEHOLDER, WINDOW_END_PLACEHOLDER]) {
+    if (!source.query.includes(placeholder)) queryProblems.push(`query: the placeholder ${placeholder} is missing`);
+  }
+  if (queryProblems.length > 0) throw new RuleValidationError(source.queryFile, queryProblems);
+
+  return {
+    id: raw.id,
+    version: raw.version,
+    name: raw.name,
+    description: raw.description,
+    severity: raw.severity,
+    confidence: raw.confidence,
+    attack: raw.attack,
+    requiredTables: raw.requiredTables,
+    optionalTables,
+    schedule: { interval },
+    lookback,
+    ingestionDelay,
+    overlap,
+    branches: raw.branches,
+    falsePositives: raw.falsePositives,
+    triage: raw.triage,
+    knownGaps: raw.knownGaps,
+    pivots,
+    query: source.query,
+    dir: source.dir,
+    files: { rule: source.ruleFile, query: source.queryFile },
+  };
+}
+
+/**
+ * Milliseconds of an ISO 8601 duration limited to days, hours, minutes and seconds (years,
+ * months and weeks have no fixed length and are rejected); null when not such a duration.
+ */
+export function parseIsoDuration(iso: string): number | null {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso);
+  if (!m || iso === 'P' || iso.endsWith('T')) return null;
+  const [, d, h, min, s] = m;
+  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Math.round(Number(s ?? 0) * 1000);
+}
+
+function describeAjvError(e: ErrorObject): string {
+  const field = fieldOf(e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `${field ? `${field}.` : ''}${String(params.missingProperty)}: required field is missing`;
+    case 'additionalProperties':
+      return `${field ? `${field}.` : ''}${String(params.additionalProperty)}: unknown field`;
+    case 'enum':
+      return `${field}: must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+    default:
+      return `${field || '(top level)'}: ${e.message ?? e.keyword}`;
+  }
+}
+
+/** `/attack/0/url` -> `attack[0].url` */
+function fieldOf(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function duplicates(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const v of values) (seen.has(v) ? dup : seen).add(v);
+  return [...dup];
+}

@@ -1,0 +1,56 @@
+/**
+ * Validators for the versioned JSON Schemas of the Finding and the Incident (the webhook payload),
+ * compiled once with ajv (draft 2020-12, formats on). They return readable errors rather than
+ * throwing, so callers can log every problem of a payload at once.
+ */
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Finding } from '../model/finding';
+import type { Incident } from '../model/incident';
+import findingSchema from './finding.schema.json';
+import incidentSchema from './incident.schema.json';
+
+export const FINDING_SCHEMA_ID = findingSchema.$id;
+export const INCIDENT_SCHEMA_ID = incidentSchema.$id;
+
+// allErrors: report everything wrong with a payload, not just the first problem.
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+addFormats(ajv);
+ajv.addSchema(findingSchema);
+ajv.addSchema(incidentSchema);
+
+function compiled<T>(id: string): ValidateFunction<T> {
+  const fn = ajv.getSchema<T>(id);
+  if (!fn) throw new Error(`schema ${id} did not compile`);
+  return fn;
+}
+
+const findingValidator = compiled<Finding>(FINDING_SCHEMA_ID);
+const incidentValidator = compiled<Incident>(INCIDENT_SCHEMA_ID);
+
+function describe(errors: ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map((e) => {
+    const where = e.instancePath || '/';
+    const extra = e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: unknown }).additionalProperty)})` : '';
+    return `${where} ${e.message ?? e.keyword}${extra}`;
+  });
+}
+
+/** Errors of `value` against finding.schema.json v1; empty when valid. */
+export function validateFinding(value: unknown): string[] {
+  return findingValidator(value) ? [] : describe(findingValidator.errors);
+}
+
+/** Errors of `value` against incident.schema.json v1 (findings included); empty when valid. */
+export function validateIncident(value: unknown): string[] {
+  return incidentValidator(value) ? [] : describe(incidentValidator.errors);
+}
+
+export function isFinding(value: unknown): value is Finding {
+  return findingValidator(value);
+}
+
+export function isIncident(value: unknown): value is Incident {
+  return incidentValidator(value);
+}

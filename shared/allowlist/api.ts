@@ -42,19 +42,26 @@ export interface AllowlistApiDeps {
   devPrincipal: string | null;
 }
 
-/** Builds the API's dependencies from settings; the one place that opens the tables. */
+/**
+ * Builds the API's dependencies from settings. Tables are opened from the connection string
+ * unless `tables` are given (e.g. identity-based clients from the central StorageFactory).
+ */
 export function createAllowlistDeps(
   settings: AllowlistSettings,
-  options: { clock?: Clock; notifier?: AllowlistChangeNotifier } = {},
+  options: { clock?: Clock; notifier?: AllowlistChangeNotifier; tables?: { entries: TableClient; audit: TableClient } } = {},
 ): AllowlistApiDeps {
-  if (!settings.connectionString) {
-    throw new AllowlistSettingsError('no storage connection: set STORAGE_CONNECTION or AzureWebJobsStorage');
+  let tables = options.tables;
+  if (!tables) {
+    if (!settings.connectionString) {
+      throw new AllowlistSettingsError('no storage connection: set STORAGE_CONNECTION or AzureWebJobsStorage');
+    }
+    tables = { entries: openTable(settings.connectionString, settings.table), audit: openTable(settings.connectionString, settings.auditTable) };
   }
   const clock = options.clock ?? systemClock;
   return {
     store: new AllowlistStore({
-      entries: openTable(settings.connectionString, settings.table),
-      audit: openTable(settings.connectionString, settings.auditTable),
+      entries: tables.entries,
+      audit: tables.audit,
       clock,
       notifier: options.notifier ?? createLogChangeNotifier(console),
     }),

@@ -26,8 +26,10 @@ export interface Settings {
   ruleIds: string[];
   hunt: {
     schedule: string;
-    ingestionDelayMs: number;
-    overlapMs: number;
+    /** null: the rule's own `ingestionDelay` (rule.yaml). */
+    ingestionDelayMs: number | null;
+    /** null: the rule's own `overlap` (rule.yaml). */
+    overlapMs: number | null;
     initialLookbackMs: number;
     backfillChunkMs: number;
     maxChunksPerCycle: number;
@@ -187,8 +189,8 @@ export function loadSettings(env: Env = process.env): Settings {
 
   const hunt = {
     schedule: r.string('HUNT_SCHEDULE', '0 */10 * * * *'),
-    ingestionDelayMs: r.minutes('HUNT_INGESTION_DELAY_MINUTES', 15, { max: 24 * 60 }),
-    overlapMs: r.minutes('HUNT_OVERLAP_MINUTES', 10, { max: 24 * 60 }),
+    ingestionDelayMs: r.raw('HUNT_INGESTION_DELAY_MINUTES') ? r.minutes('HUNT_INGESTION_DELAY_MINUTES', 5, { max: 24 * 60 }) : null,
+    overlapMs: r.raw('HUNT_OVERLAP_MINUTES') ? r.minutes('HUNT_OVERLAP_MINUTES', 2, { max: 24 * 60 }) : null,
     initialLookbackMs: r.minutes('HUNT_INITIAL_LOOKBACK_MINUTES', 24 * 60, { min: 1, max: 30 * 24 * 60 }),
     backfillChunkMs: r.minutes('HUNT_BACKFILL_CHUNK_MINUTES', 6 * 60, { min: 1, max: 7 * 24 * 60 }),
     maxChunksPerCycle: r.number('HUNT_MAX_CHUNKS_PER_CYCLE', 4, { min: 1, max: 40 }),
@@ -199,7 +201,7 @@ export function loadSettings(env: Env = process.env): Settings {
     minSplitWindowMs: r.number('HUNT_MIN_SPLIT_WINDOW_SECONDS', 60, { min: 1, max: 86_400 }) * 1000,
     leaseMs: r.number('HUNT_LEASE_SECONDS', 600, { min: 30, max: 3600 }) * 1000,
   };
-  if (hunt.overlapMs >= hunt.backfillChunkMs) {
+  if (hunt.overlapMs !== null && hunt.overlapMs >= hunt.backfillChunkMs) {
     r.problems.push('HUNT_OVERLAP_MINUTES must be smaller than HUNT_BACKFILL_CHUNK_MINUTES');
   }
 

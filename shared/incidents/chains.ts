@@ -93,26 +93,49 @@ interface Link {
   creation: Finding;
   use: Finding;
   basis: ChainLinkBasis;
+  /** The creation and its related creation-side steps (all merge into the chain). */
+  side: Finding[];
 }
 
 const BASIS_STRENGTH: Record<ChainLinkBasis, number> = { thumbprint: 3, subject: 2, file: 1, 'device-time': 0 };
 
+/** The creation side of a chain: the creation, and the steps that share its key files. */
+interface CreationSide {
+  /** create-cert / export-pfx / convert-key findings connected to the creation, time order. */
+  steps: Finding[];
+  /** Lower-cased base names of every file those steps name. */
+  files: Set<string>;
+}
+
 /**
- * Files a creation produces, extended by `pvk2pfx`-style conversions on the same device within the
- * window that read one of them: makecert writes SPC.pvk/SPC.cer, pvk2pfx turns them into SPC.pfx,
- * and signtool then signs with /f SPC.pfx.
+ * A creation and the creation-side steps on the same device, within the window around it, that
+ * share a key or certificate file with it, transitively: `openssl req` writes code.key/code.crt,
+ * `openssl pkcs12 -export` turns them into code.pfx, signtool then signs with /f code.pfx; makecert
+ * writes SPC.pvk/SPC.cer and pvk2pfx makes SPC.pfx. All of it is one certificate's story.
  */
-function creationFileSet(creation: Finding, deviceFindings: readonly Finding[], windowMs: number): Set<string> {
-  const files = new Set(certificateFileNames(creation));
+function creationSide(creation: Finding, deviceFindings: readonly Finding[], windowMs: number): CreationSide {
   const start = findingTime(creation);
-  for (const f of deviceFindings) {
-    if (f.action !== 'convert-key') continue;
-    const t = findingTime(f);
-    if (t < start || t - start > windowMs) continue;
-    const names = certificateFileNames(f);
-    if (names.some((n) => files.has(n))) names.forEach((n) => files.add(n));
+  const candidates = deviceFindings.filter(
+    (f) =>
+      f !== creation &&
+      (chainRole(f) === 'create' || f.action === 'convert-key') &&
+      Math.abs(findingTime(f) - start) <= windowMs,
+  );
+  const steps = [creation];
+  const files = new Set(certificateFileNames(creation));
+  let grew = files.size > 0;
+  while (grew) {
+    grew = false;
+    for (const f of candidates) {
+      if (steps.includes(f)) continue;
+      const names = certificateFileNames(f);
+      if (!names.some((n) => files.has(n))) continue;
+      steps.push(f);
+      names.forEach((n) => files.add(n));
+      grew = true;
+    }
   }
-  return files;
+  return { steps: steps.sort(compareFindings), files };
 }
 
 class UnionFind {
@@ -162,7 +185,7 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
     deviceFindings.sort(compareFindings);
     const creations = deviceFindings.filter((f) => chainRole(f) === 'create');
     if (creations.length === 0) continue;
-    const files = new Map(creations.map((c) => [c.id, creationFileSet(c, deviceFindings, windowMs)]));
+    const sides = new Map(creations.map((c) => [c.id, creationSide(c, deviceFindings, windowMs)]));
     for (const use of deviceFindings) {
       if (chainRole(use) !== 'use') continue;
       const useTime = findingTime(use);
@@ -170,7 +193,7 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
       for (const creation of creations) {
         const delta = useTime - findingTime(creation);
         if (delta < 0 || delta > windowMs) continue;
-        const comparison = compareIdentity(creation, use, files.get(creation.id) ?? new Set());
+        const comparison = compareIdentity(creation, use, sides.get(creation.id)?.files ?? new Set());
         if (comparison.result === 'conflict') continue;
         const basis: ChainLinkBasis = comparison.result === 'match' ? comparison.basis : 'device-time';
         const rank = comparison.result === 'match' ? 1 : 0;
@@ -178,12 +201,15 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
         // equally good candidates: the one most likely to have produced the certificate used.
         if (!best || rank >= best.rank) best = { creation, basis, rank };
       }
-      if (best) links.push({ creation: best.creation, use, basis: best.basis });
+      if (best) links.push({ creation: best.creation, use, basis: best.basis, side: sides.get(best.creation.id)?.steps ?? [best.creation] });
     }
   }
 
   const sets = new UnionFind(groups.length);
-  for (const link of links) sets.union(groupOf.get(link.creation.id) ?? 0, groupOf.get(link.use.id) ?? 0);
+  for (const link of links) {
+    const anchor = groupOf.get(link.use.id) ?? 0;
+    for (const step of link.side) sets.union(groupOf.get(step.id) ?? 0, anchor);
+  }
 
   const members = new Map<number, number[]>();
   groups.forEach((_, index) => {
@@ -206,9 +232,9 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
       if (only) drafts.push({ primary: only, groups: memberGroups, findings, chainLink: null });
       continue;
     }
-    const created = uniqueSorted(rootLinks.map((l) => l.creation));
+    const created = uniqueSorted(rootLinks.flatMap((l) => l.side));
     const used = uniqueSorted(rootLinks.map((l) => l.use));
-    const earliestCreation = created[0];
+    const earliestCreation = created.find((f) => chainRole(f) === 'create') ?? created[0];
     const primaryIndex = earliestCreation ? groupOf.get(earliestCreation.id) : undefined;
     const primary = (primaryIndex !== undefined ? groups[primaryIndex] : undefined) ?? memberGroups[0];
     if (!primary) continue;

@@ -43,7 +43,7 @@ export type ChainLinkBasis = 'subject' | 'thumbprint' | 'file' | 'device-time';
 export interface ChainLink {
   /** The strongest evidence that joined the steps; `device-time` = same device, use after creation. */
   linkedBy: ChainLinkBasis;
-  /** Findings of the creation step (create-cert / export-pfx). */
+  /** Findings of the creation side: create-cert / export-pfx, and conversions of the same key files. */
   createdFindingIds: string[];
   /** Findings of the use step (sign / trust-store import) linked to a creation. */
   usedFindingIds: string[];

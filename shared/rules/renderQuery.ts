@@ -28,8 +28,8 @@ export function renderQuery(rule: Pick<RuleDefinition, 'id' | 'query'>, window: 
 /**
  * ISO 8601 interval `start/end` for Graph runHuntingQuery's `Timespan`, widened by `marginMs` on
  * both sides. Graph bounds rows by Timestamp while the query windows on ingestion_time(), so
- * the margin (a rule's lookback) keeps late-arriving events, whose Timestamp precedes the
- * window, and device clock skew inside the Timespan.
+ * the margin keeps late-arriving events (Timestamp before the window: offline devices, slow
+ * uploads) and device clock skew (Timestamp after it) inside the Timespan.
  */
 export function timespanFor(window: HuntWindow, marginMs: number): string {
   checkWindow(window, 'timespan');

@@ -65,27 +65,44 @@ export interface AttackTechnique {
   url: string;
 }
 
-/**
- * What a finding looks like when this false positive explains it. All matching is
- * case-insensitive. An entry fits a finding when the finding's branch is in `branches` (or
- * `branches` is absent) and at least one other listed field matches:
- * `parents` equals the parent file name; `accounts` equals the account name;
- * `commandLine`, `parentCommandLine` and `folderPaths` are substrings of the process command
- * line, the parent command line and the process or parent folder path.
- */
-export interface FalsePositiveHint {
-  branches?: RuleBranchId[];
-  parents?: string[];
-  accounts?: string[];
-  commandLine?: string[];
-  parentCommandLine?: string[];
-  folderPaths?: string[];
-}
+/** The matcher fields of a false-positive entry, in the order they are documented. */
+export const FALSE_POSITIVE_MATCHERS = [
+  'parents',
+  'parentCommandLines',
+  'commandLines',
+  'paths',
+  'accounts',
+  'devices',
+  'subjects',
+] as const;
+export type FalsePositiveMatcher = (typeof FALSE_POSITIVE_MATCHERS)[number];
 
+/**
+ * A documented benign source, with matchers that say when it fits a finding: the finding's
+ * branch is in `branches` (when given) and EVERY other matcher given matches (any one value of
+ * its list). Matching is case-insensitive; a value containing `*` is a wildcard over the whole
+ * field, any other value must equal it. At least one matcher besides `branches` is required.
+ */
 export interface FalsePositive {
   id: string;
   description: string;
-  hint: FalsePositiveHint;
+  /** What the on-call engineer checks to confirm it (shown to the reader). */
+  hint: string;
+  branches?: RuleBranchId[];
+  /** Parent process file name (InitiatingProcessFileName). */
+  parents?: string[];
+  /** Parent command line (InitiatingProcessCommandLine). */
+  parentCommandLines?: string[];
+  /** The tool's command line (ProcessCommandLine). */
+  commandLines?: string[];
+  /** The tool's FolderPath, or a certificate, key or signed-file path from its command line. */
+  paths?: string[];
+  /** AccountName. */
+  accounts?: string[];
+  /** DeviceName. */
+  devices?: string[];
+  /** Certificate subject as written on the command line. */
+  subjects?: string[];
 }
 
 export interface RuleBranch {
@@ -117,7 +134,7 @@ export interface RuleDefinition {
   /** Tables that only some pivots use; the rule still runs without them. */
   optionalTables: string[];
   schedule: { interval: Duration };
-  /** How far an event's Timestamp may precede its ingestion window (Graph Timespan margin). */
+  /** How far back (in ingestion time) the first run hunts; at least one schedule interval. */
   lookback: Duration;
   /** Window end = now - ingestionDelay. */
   ingestionDelay: Duration;
@@ -234,19 +251,9 @@ const RULE_SCHEMA = {
         properties: {
           id: { type: 'string', pattern: ID },
           description: text,
-          hint: {
-            type: 'object',
-            additionalProperties: false,
-            minProperties: 1,
-            properties: {
-              branches: { type: 'array', items: { type: 'string', enum: [...RULE_BRANCHES] }, minItems: 1, uniqueItems: true },
-              parents: nameList,
-              accounts: nameList,
-              commandLine: nameList,
-              parentCommandLine: nameList,
-              folderPaths: nameList,
-            },
-          },
+          hint: text,
+          branches: { type: 'array', items: { type: 'string', enum: [...RULE_BRANCHES] }, minItems: 1, uniqueItems: true },
+          ...Object.fromEntries(FALSE_POSITIVE_MATCHERS.map((m) => [m, nameList])),
         },
       },
     },
@@ -299,7 +306,7 @@ export function parseRuleDefinition(
   const overlap = duration('overlap', raw.overlap);
   if (interval.ms <= 0) problems.push('schedule.interval: must be longer than zero');
   if (lookback.ms < interval.ms) {
-    problems.push(`lookback: ${lookback.iso} is shorter than schedule.interval ${interval.iso}; runs would leave gaps`);
+    problems.push(`lookback: ${lookback.iso} is shorter than schedule.interval ${interval.iso}; it must cover at least one interval`);
   }
   if (overlap.ms >= interval.ms && interval.ms > 0) {
     problems.push(`overlap: ${overlap.iso} must be shorter than schedule.interval ${interval.iso}`);
@@ -314,11 +321,11 @@ export function parseRuleDefinition(
   const declared = new Set(raw.branches.map((b) => b.id));
   duplicates(raw.falsePositives.map((f) => f.id)).forEach((id) => problems.push(`falsePositives: id ${id} is listed twice`));
   raw.falsePositives.forEach((fp, i) => {
-    for (const b of fp.hint.branches ?? []) {
-      if (!declared.has(b)) problems.push(`falsePositives[${i}].hint.branches: ${b} is not one of this rule's branches`);
+    for (const b of fp.branches ?? []) {
+      if (!declared.has(b)) problems.push(`falsePositives[${i}].branches: ${b} is not one of this rule's branches`);
     }
-    if (Object.keys(fp.hint).every((k) => k === 'branches')) {
-      problems.push(`falsePositives[${i}].hint: needs at least one of parents, accounts, commandLine, parentCommandLine, folderPaths`);
+    if (!FALSE_POSITIVE_MATCHERS.some((m) => fp[m] !== undefined)) {
+      problems.push(`falsePositives[${i}]: needs at least one matcher (${FALSE_POSITIVE_MATCHERS.join(', ')})`);
     }
   });
   const pivots = raw.pivots ?? [];

@@ -5,6 +5,7 @@
  * trust store). Command lines are modelled on public examples (test/fixtures/cert-cmdlines.jsonl).
  * Shared: other test suites may reuse it.
  */
+import type { RuleContext } from '../../shared/enrich/rule-context';
 import { FINDING_SCHEMA_VERSION, type Branch, type CertAction, type Finding, type Tool } from '../../shared/model/finding';
 
 export const DEVICE_ID = '7e5c2c8a1f0b4d3e9a6b5c4d3e2f1a0b9c8d7e6f';
@@ -236,4 +237,42 @@ export function exportPfxPowerShell(thumbprint = '5F98EBBFE735CDDAE00E33E0FD6905
     { thumbprint, store: 'Cert:\\CurrentUser\\My', files: [file] },
     options,
   );
+}
+
+/** Rule metadata shaped like rules/t1587-002/rule.yaml, for enrichment and incident tests. */
+export function makeRuleContext(overrides: Partial<RuleContext> = {}): RuleContext {
+  return {
+    id: 't1587-002',
+    name: 'Self-signed code-signing certificate created',
+    severity: 'medium',
+    confidence: 'medium',
+    attack: [
+      { id: 'T1587.002', name: 'Develop Capabilities: Code Signing Certificates', url: 'https://attack.mitre.org/techniques/T1587/002/' },
+      { id: 'T1553.002', name: 'Subvert Trust Controls: Code Signing', url: 'https://attack.mitre.org/techniques/T1553/002/' },
+    ],
+    falsePositives: [
+      {
+        id: 'ci-build',
+        description: 'Build pipelines create throwaway code-signing certificates to sign test builds.',
+        hint: 'Parent is a CI agent: check the pipeline run at that time; allowlist the build signer if expected.',
+        parents: ['Runner.Worker.exe', 'Agent.Worker.exe'],
+      },
+      {
+        id: 'jenkins',
+        description: 'Jenkins agents run signing steps from java.exe.',
+        hint: 'Parent is the Jenkins agent: check the job in the Jenkins workspace.',
+        parents: ['java.exe'],
+        parentCommandLines: ['*jenkins*'],
+      },
+      {
+        id: 'fiddler',
+        description: 'Fiddler creates its interception root on first HTTPS capture.',
+        hint: 'Fiddler root certificate: confirm the user runs Fiddler.',
+        subjects: ['*DO_NOT_TRUST_FiddlerRoot*'],
+      },
+      { id: 'generic', description: 'Developers test signing locally.', hint: 'Ask the developer.' },
+    ],
+    query: 'DeviceProcessEvents\n| where FileName in~ ("makecert.exe", "signtool.exe")\n| project Timestamp, DeviceId, DeviceName, ProcessCommandLine',
+    ...overrides,
+  };
 }

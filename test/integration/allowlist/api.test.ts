@@ -71,7 +71,7 @@ describe('authorisation', () => {
     expect((await call(deps, { method: 'GET', headers: { 'x-ms-client-principal': READER } })).status).toBe(200);
     const denied = await call(deps, { method: 'POST', body: validBody, headers: { 'x-ms-client-principal': READER } });
     expect(denied.status).toBe(403);
-    expect(denied.json.errors[0].message).toContain(ROLE_WRITE);
+    expect(denied.json.errors[0]!.message).toContain(ROLE_WRITE);
     expect((await call(deps, { method: 'DELETE', id: 'x', headers: { 'x-ms-client-principal': READER, 'if-match': 'x' } })).status).toBe(403);
   });
 
@@ -147,7 +147,7 @@ describe('entry lifecycle', () => {
     expect(invalid.json.errors).toEqual([{ field: 'reason', message: 'must not be empty' }]);
     const scope = await call(deps, { method: 'PUT', id, body: { ...validBody, scope: { tenantId: 'other' } }, headers: { ...w, 'if-match': updated.header('ETag')! } });
     expect(scope.status).toBe(400);
-    expect(scope.json.errors[0].field).toBe('scope');
+    expect(scope.json.errors[0]!.field).toBe('scope');
     const otherId = await call(deps, { method: 'PUT', id, body: { ...validBody, id: 'someone-else' }, headers: { ...w, 'if-match': updated.header('ETag')! } });
     expect(otherId.status).toBe(400);
     expect((await call(deps, { method: 'PUT', id: 'missing', body: validBody, headers: { ...w, 'if-match': 'x' } })).status).toBe(404);
@@ -233,7 +233,7 @@ test('property: random POST bodies give 400 or 201, never 500, and never store a
         return;
       }
       created++;
-      const stored = await deps.store.getEntry(r.json.id);
+      const stored = await deps.store.getEntry(r.json.id!);
       expect(stored).not.toBeNull();
       const { conditions, scope, reason, owner, expiresAt, enabled } = stored!;
       const again = validateEntryInput(

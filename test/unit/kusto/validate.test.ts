@@ -27,8 +27,6 @@ describe('bridge loader', () => {
     const status = kustoBridgeStatus();
     expect(status.loaded).toBe(true);
     expect(status.loadMs).toBeGreaterThan(0);
-    // Visible in `jest --verbose` output; the report quotes it.
-    console.info(`Kusto language service loaded in ${status.loadMs?.toFixed(0)} ms`);
   });
 });
 

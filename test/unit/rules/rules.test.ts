@@ -11,7 +11,14 @@ import { SEVERITIES } from '../../../shared/model/finding';
 import { analyzeKql, findTable, formatDiagnostic, graphTypeOf, hasErrors, validateKql } from '../../../shared/kusto/validate';
 import { defaultRulesDir, findProjectRoot, loadRule, loadRules } from '../../../shared/rules/loadRules';
 import { renderPivot, renderQuery } from '../../../shared/rules/renderQuery';
-import { CONFIDENCES, RESULT_COLUMNS, RULE_BRANCHES, RuleValidationError, type RuleDefinition } from '../../../shared/rules/rule';
+import {
+  CONFIDENCES,
+  FALSE_POSITIVE_MATCHERS,
+  RESULT_COLUMNS,
+  RULE_BRANCHES,
+  RuleValidationError,
+  type RuleDefinition,
+} from '../../../shared/rules/rule';
 
 const WINDOW = { start: new Date('2024-05-14T08:00:00Z'), end: new Date('2024-05-14T08:10:00Z') };
 const PIVOT_VALUES = { deviceId: 'e28003b3048f83a1091d0d975ba2cbfd3a3e6e3f', from: WINDOW.start, to: WINDOW.end };
@@ -103,7 +110,11 @@ describe('rule folders', () => {
         expect(technique.name && technique.tactic).toBeTruthy();
       }
       expect(rule.falsePositives.length).toBeGreaterThan(0);
-      for (const fp of rule.falsePositives) expect(Object.keys(fp.hint).filter((k) => k !== 'branches').length).toBeGreaterThan(0);
+      for (const fp of rule.falsePositives) {
+        expect(fp.hint.length).toBeGreaterThan(10);
+        expect(FALSE_POSITIVE_MATCHERS.some((m) => (fp[m]?.length ?? 0) > 0)).toBe(true);
+      }
+      expect(new Set(rule.falsePositives.map((fp) => fp.id)).size).toBe(rule.falsePositives.length);
       expect(rule.triage.length).toBeGreaterThan(0);
       expect(rule.knownGaps.length).toBeGreaterThan(0);
       expect(rule.branches.length).toBeGreaterThan(0);
@@ -130,7 +141,9 @@ describe('rule folders', () => {
       expect(lines[0]).toBe('let WindowStart = datetime({{WindowStart}});');
       expect(lines[1]).toBe('let WindowEnd = datetime({{WindowEnd}});');
       expect(rule.query).toContain('ingestion_time() >= WindowStart and ingestion_time() < WindowEnd');
-      expect(rule.query).not.toMatch(/\bago\s*\(/);
+      const code = rule.query.replace(/(^|\s)\/\/.*$/gm, '$1');
+      expect(code).not.toMatch(/\bago\s*\(/);
+      expect(code).not.toMatch(/\bnow\s*\(/);
     });
 
     it('renders to a query with zero error diagnostics that projects exactly RESULT_COLUMNS', () => {
@@ -257,7 +270,20 @@ describe('loader', () => {
     expect(loadError(writeRule('a', { yaml: (s) => s.replace('id: t1587-002', 'id: a\nowner: me') })).problems).toContain('owner: unknown field');
     expect(loadError(writeRule('b', { yaml: (s) => s.replace('id: t1587-002', 'id: b').replace('lookback: PT1H', 'lookback: 1 hour') })).problems[0]).toMatch(/^lookback:/);
     expect(loadError(writeRule('c', { yaml: (s) => s.replace('id: t1587-002', 'id: c').replace('lookback: PT1H', 'lookback: PT5M') })).problems).toEqual([
-      'lookback: PT5M is shorter than schedule.interval PT10M; runs would leave gaps',
+      'lookback: PT5M is shorter than schedule.interval PT10M; it must cover at least one interval',
+    ]);
+  });
+
+  it('rejects a false positive without matchers or with a branch the rule does not declare', () => {
+    const noMatcher = writeRule(source.id, {
+      yaml: (s) => s.replace('    parents: [mmc.exe, certreq.exe, certsrv.exe, gpscript.exe, ServerManager.exe]\n', '').replace('branches: [certutil]\n', 'branches: [certutil, other]\n'),
+    });
+    const problems = loadError(noMatcher).problems;
+    expect(problems.some((p) => p.startsWith('falsePositives[1].branches[1]:'))).toBe(true);
+    fs.rmSync(noMatcher, { recursive: true });
+    const unmatched = writeRule(source.id, { yaml: (s) => s.replace('    parents: [mmc.exe, certreq.exe, certsrv.exe, gpscript.exe, ServerManager.exe]\n', '') });
+    expect(loadError(unmatched).problems).toEqual([
+      'falsePositives[0]: needs at least one matcher (parents, parentCommandLines, commandLines, paths, accounts, devices, subjects)',
     ]);
   });
 

@@ -1,0 +1,87 @@
+/**
+ * Programs that run other command lines: the PowerShell host (powershell.exe / pwsh with
+ * -Command, -EncodedCommand, -File or a bare command), cmd.exe /c and `sh -c`. They return the
+ * script or command line to analyse next; the caller does the analysing.
+ */
+import { decodeEncodedCommand, isEncodedCommandSwitch } from './encoded';
+import { optionName } from './options';
+import { looksLikeExecutable } from './programs';
+import type { Word } from './tokenize';
+
+export type HostPayload =
+  | { kind: 'script'; script: string; decoded: boolean }
+  /** -File, `-Command -` (stdin), an undecodable -EncodedCommand, or no command at all. */
+  | { kind: 'none' };
+
+/** Host switches that take a value, by a prefix each must be at least as long as. */
+const VALUED: readonly (readonly [string, number])[] = [
+  ['executionpolicy', 2],
+  ['ep', 2],
+  ['windowstyle', 1],
+  ['version', 1],
+  ['inputformat', 3],
+  ['if', 2],
+  ['outputformat', 1],
+  ['of', 2],
+  ['psconsolefile', 2],
+  ['configurationname', 4],
+  ['configurationfile', 14],
+  ['settingsfile', 2],
+  ['workingdirectory', 2],
+  ['wd', 2],
+  ['custompipename', 2],
+  ['encodedarguments', 8],
+];
+const matches = (name: string, full: string, minimum: number): boolean => name.length >= minimum && full.startsWith(name);
+
+/** Everything after -Command is the command; several words are rejoined as written. */
+const joinCommand = (words: readonly Word[]): string => (words.length === 1 ? words[0]!.text : words.map((w) => w.raw).join(' '));
+
+export function powershellHostPayload(args: readonly Word[]): HostPayload {
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    const name = optionName(word.text, true);
+    if (name === null) return { kind: 'script', script: joinCommand(args.slice(i)), decoded: false };
+    if (isEncodedCommandSwitch(word.text)) {
+      const script = decodeEncodedCommand(args[i + 1]?.text ?? '');
+      return script === null ? { kind: 'none' } : { kind: 'script', script, decoded: true };
+    }
+    if (VALUED.some(([full, minimum]) => matches(name, full, minimum))) {
+      i++;
+      continue;
+    }
+    if (matches(name, 'command', 1) || matches(name, 'commandwithargs', 8) || name === 'cwa') {
+      const rest = args.slice(i + 1);
+      if (rest.length === 0 || rest[0]!.text === '-') return { kind: 'none' };
+      return { kind: 'script', script: joinCommand(rest), decoded: false };
+    }
+    if (matches(name, 'file', 1)) return { kind: 'none' };
+  }
+  return { kind: 'none' };
+}
+
+/**
+ * The command line cmd.exe runs for `/c`, `/k` or `/r`, with cmd's quote handling: a leading quote
+ * and the last quote are removed unless the quotes just wrap one executable path with spaces.
+ */
+export function cmdPayload(args: readonly Word[]): string | null {
+  const at = args.findIndex((word) => /^\/[ckr]$/i.test(word.text));
+  if (at < 0) return null;
+  const rest = args
+    .slice(at + 1)
+    .map((word) => word.raw)
+    .join(' ');
+  if (!rest.startsWith('"')) return rest;
+  const last = rest.lastIndexOf('"');
+  const inner = rest.slice(1, last);
+  let quotes = 0;
+  for (const ch of rest) if (ch === '"') quotes++;
+  const keep = quotes === 2 && last === rest.length - 1 && !/[&<>()@^|]/.test(inner) && /\s/.test(inner) && looksLikeExecutable(inner);
+  return keep ? rest : inner + rest.slice(last + 1);
+}
+
+/** The command line of `sh -c '...'` (also `bash -lc`). */
+export function shPayload(args: readonly Word[]): string | null {
+  const at = args.findIndex((word) => /^-[a-z]*c[a-z]*$/.test(word.text));
+  return at < 0 ? null : (args[at + 1]?.text ?? null);
+}

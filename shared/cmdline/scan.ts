@@ -1,0 +1,125 @@
+/**
+ * Linear-time text scanners shared by the per-tool extractors: SHA-1 thumbprints, the code-signing
+ * EKU, PowerShell `Cert:\` drive paths and certificate/key file names. They work on one value at a
+ * time and never use backtracking regular expressions on unbounded input.
+ */
+
+/** The id-kp-codeSigning extended key usage (RFC 5280). */
+export const CODE_SIGNING_OID = '1.3.6.1.5.5.7.3.3';
+
+const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
+const isHex = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+const isAlnum = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+
+/**
+ * The first run of exactly 40 hex digits not glued to other letters or digits: a SHA-1
+ * certificate thumbprint. Longer runs (SHA-256 hashes, base64) do not count.
+ */
+export function findThumbprint(text: string): string | null {
+  let runStart = -1;
+  let allHex = true;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = text[i];
+    if (ch !== undefined && isAlnum(ch)) {
+      if (runStart < 0) {
+        runStart = i;
+        allHex = true;
+      }
+      if (!isHex(ch)) allHex = false;
+      continue;
+    }
+    if (runStart >= 0 && allHex && i - runStart === 40) return text.slice(runStart, i);
+    runStart = -1;
+  }
+  return null;
+}
+
+/** True when the text names the code-signing EKU OID (and not a longer OID that starts with it). */
+export function mentionsCodeSigningOid(text: string): boolean {
+  let at = text.indexOf(CODE_SIGNING_OID);
+  while (at >= 0) {
+    const before = text[at - 1];
+    const after = text[at + CODE_SIGNING_OID.length];
+    if (!isDigit(before) && before !== '.' && !isDigit(after) && !(after === '.' && isDigit(text[at + CODE_SIGNING_OID.length + 1]))) {
+      return true;
+    }
+    at = text.indexOf(CODE_SIGNING_OID, at + 1);
+  }
+  return false;
+}
+
+/**
+ * True when a name refers to code signing: OpenSSL's `codeSigning` EKU name, a config section
+ * such as `v3_codesign` or `code_sign`, or the EKU's friendly name `Code Signing`.
+ */
+export function mentionsCodeSigning(text: string): boolean {
+  return /code[\s_-]?sign/i.test(text) || mentionsCodeSigningOid(text);
+}
+
+const PATH_STOP = new Set([' ', '\t', '\r', '\n', '"', "'", ',', ';', '|', '(', ')', '{', '}', '[', ']', '\\', '/']);
+
+export interface CertDrivePath {
+  /** `Cert:\<location>\<store>` as written. */
+  store: string;
+  /** The fourth path component when it is a thumbprint. */
+  thumbprint: string | null;
+}
+
+/**
+ * The first PowerShell certificate-drive path in the text (`Cert:\CurrentUser\My\<thumbprint>`),
+ * cut to its store level: the store is what the line names, the rest identifies one certificate.
+ * A path that stops at the location (`Cert:\LocalMachine`) names no store and is skipped.
+ */
+export function findCertDrivePath(text: string): CertDrivePath | null {
+  const pattern = /cert:[\\/]/gi;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const components: [number, number][] = [];
+    let i = match.index + match[0].length;
+    while (components.length < 3) {
+      // Doubled separators (`Cert:\\LocalMachine\\Root`, from escaped sources) still separate.
+      while (text[i] === '\\' || text[i] === '/') i++;
+      const start = i;
+      while (i < text.length && !PATH_STOP.has(text[i]!)) i++;
+      if (i === start) break;
+      components.push([start, i]);
+      if (text[i] !== '\\' && text[i] !== '/') break;
+    }
+    const storeComponent = components[1];
+    if (storeComponent === undefined) {
+      pattern.lastIndex = Math.max(pattern.lastIndex, i);
+      continue;
+    }
+    const third = components[2];
+    const candidate = third === undefined ? null : text.slice(third[0], third[1]);
+    return {
+      store: text.slice(match.index, storeComponent[1]),
+      thumbprint: candidate !== null && findThumbprint(candidate) === candidate ? candidate : null,
+    };
+  }
+  return null;
+}
+
+/** Extensions of certificate, key and certificate-store files. A CSR is a request, not a certificate. */
+const CERT_EXTENSIONS = new Set(['cer', 'crt', 'cert', 'pem', 'der', 'pfx', 'p12', 'pvk', 'spc', 'key', 'p7b', 'p7c', 'sst']);
+
+export function extensionOf(path: string): string {
+  const dot = path.lastIndexOf('.');
+  if (dot < 0 || path.indexOf('\\', dot) >= 0 || path.indexOf('/', dot) >= 0) return '';
+  return path.slice(dot + 1).toLowerCase();
+}
+
+export function hasCertFileExtension(path: string): boolean {
+  return CERT_EXTENSIONS.has(extensionOf(path));
+}
+
+/** The last component of a Windows or POSIX path. */
+export function baseName(path: string): string {
+  let cut = -1;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (path[i] === '\\' || path[i] === '/') {
+      cut = i;
+      break;
+    }
+  }
+  return path.slice(cut + 1);
+}

@@ -1,0 +1,161 @@
+/**
+ * Delivery settings and the wiring of the real dependencies (storage queue, ledger table, HTTP
+ * sender, channels) from them. Shared by the queue-triggered function and the CLI; the central
+ * config can build `DeliverySettings` itself and call `createDeliveryDeps`.
+ *
+ * Settings (app settings / environment):
+ *   NOTIFICATION_QUEUE       queue name (default "notifications"; poison: "<name>-poison")
+ *   DELIVERIES_TABLE         ledger table (default "deliveries")
+ *   NOTIFY_CHANNELS          JSON array of channels; a secret (urls and whsec_ secrets)
+ *   TEAMS_DIGEST_THRESHOLD   incidents per cycle above which a Teams channel gets a digest (10)
+ *   DELIVERY_MAX_ATTEMPTS    attempts per notification before the poison queue (6)
+ *   DELIVERY_TIMEOUT_MS      per-attempt HTTP timeout (10000)
+ *   DELIVERY_ALLOW_LOOPBACK  "true" only in tests: http:// and loopback receivers
+ *   NOTIFY_ALLOW_FOLDER      "true" only for the demo: the folder channel type
+ *   Storage                  connection string of the storage account (the trigger's connection), or
+ *   Storage__queueServiceUri + Storage__tableServiceUri (+ optional Storage__clientId): managed identity
+ */
+import { TableClient } from '@azure/data-tables';
+import { QueueClient } from '@azure/storage-queue';
+import { DefaultAzureCredential } from '@azure/identity';
+import { systemClock } from '../clock';
+import { DEFAULT_DIGEST_THRESHOLD, parseChannels, type Channel } from './channels';
+import type { DeliveryDeps, DeliveryLog } from './deliver';
+import { TableDeliveryLedger } from './ledger';
+import { DEFAULT_QUEUE_NAME, NotificationQueue, poisonQueueName } from './queue';
+import { DEFAULT_MAX_ATTEMPTS, defaultRetryPolicy } from './retry';
+import { DEFAULT_TIMEOUT_MS, createHttpSender } from './send';
+
+export const DEFAULT_DELIVERIES_TABLE = 'deliveries';
+
+export type StorageSettings =
+  | { kind: 'connection-string'; connectionString: string }
+  | { kind: 'identity'; queueServiceUri: string; tableServiceUri: string; clientId: string | null };
+
+export interface DeliverySettings {
+  queueName: string;
+  tableName: string;
+  channelsJson: string | undefined;
+  digestThreshold: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  allowLoopbackForTests: boolean;
+  allowFolderChannels: boolean;
+  storage: StorageSettings | null;
+}
+
+export class DeliverySettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliverySettingsError';
+  }
+}
+
+function intSetting(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new DeliverySettingsError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/;
+
+export function readDeliverySettings(env: Record<string, string | undefined>): DeliverySettings {
+  const queueName = env.NOTIFICATION_QUEUE?.trim() || DEFAULT_QUEUE_NAME;
+  if (!NAME_PATTERN.test(queueName) || queueName.length > 56) {
+    throw new DeliverySettingsError('NOTIFICATION_QUEUE must be a valid queue name of at most 56 characters (room for "-poison")');
+  }
+  const tableName = env.DELIVERIES_TABLE?.trim() || DEFAULT_DELIVERIES_TABLE;
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(tableName)) throw new DeliverySettingsError('DELIVERIES_TABLE must be a valid table name');
+  let storage: StorageSettings | null = null;
+  if (env.Storage?.trim()) {
+    storage = { kind: 'connection-string', connectionString: env.Storage.trim() };
+  } else if (env.Storage__queueServiceUri && env.Storage__tableServiceUri) {
+    storage = {
+      kind: 'identity',
+      queueServiceUri: env.Storage__queueServiceUri,
+      tableServiceUri: env.Storage__tableServiceUri,
+      clientId: env.Storage__clientId ?? null,
+    };
+  }
+  return {
+    queueName,
+    tableName,
+    channelsJson: env.NOTIFY_CHANNELS,
+    digestThreshold: intSetting(env, 'TEAMS_DIGEST_THRESHOLD', DEFAULT_DIGEST_THRESHOLD, 1, 1000),
+    maxAttempts: intSetting(env, 'DELIVERY_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 20),
+    timeoutMs: intSetting(env, 'DELIVERY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 120_000),
+    allowLoopbackForTests: env.DELIVERY_ALLOW_LOOPBACK === 'true',
+    allowFolderChannels: env.NOTIFY_ALLOW_FOLDER === 'true',
+    storage,
+  };
+}
+
+function isInsecure(connectionString: string): boolean {
+  return /DefaultEndpointsProtocol=http(;|$)/i.test(connectionString) || /(Table|Queue)Endpoint=http:\/\//i.test(connectionString);
+}
+
+export function createStorageClients(settings: DeliverySettings): { queue: NotificationQueue; ledger: TableDeliveryLedger } {
+  const storage = settings.storage;
+  if (!storage) throw new DeliverySettingsError('no storage connection: set Storage (connection string) or Storage__queueServiceUri and Storage__tableServiceUri');
+  if (storage.kind === 'connection-string') {
+    return {
+      queue: NotificationQueue.fromConnectionString(storage.connectionString, settings.queueName),
+      ledger: TableDeliveryLedger.fromConnectionString(storage.connectionString, settings.tableName, {
+        allowInsecureConnection: isInsecure(storage.connectionString),
+      }),
+    };
+  }
+  const credential = new DefaultAzureCredential(storage.clientId ? { managedIdentityClientId: storage.clientId } : {});
+  const base = storage.queueServiceUri.replace(/\/+$/, '');
+  return {
+    queue: new NotificationQueue(
+      new QueueClient(`${base}/${settings.queueName}`, credential),
+      new QueueClient(`${base}/${poisonQueueName(settings.queueName)}`, credential),
+    ),
+    ledger: new TableDeliveryLedger(new TableClient(storage.tableServiceUri, settings.tableName, credential)),
+  };
+}
+
+export type WiredDeliveryDeps = DeliveryDeps & {
+  queue: NotificationQueue;
+  ledger: TableDeliveryLedger;
+  settings: DeliverySettings;
+  /** Creates the queue, poison queue and table if missing (idempotent). */
+  ensureStorage(): Promise<void>;
+};
+
+/** Real dependencies from settings; `overrides` replace any of them (tests, demo). */
+export function createDeliveryDeps(
+  settings: DeliverySettings,
+  log: DeliveryLog,
+  overrides: Partial<Omit<DeliveryDeps, 'queue' | 'ledger'>> = {},
+): WiredDeliveryDeps {
+  const channels: Channel[] = parseChannels(settings.channelsJson, {
+    allowLoopbackForTests: settings.allowLoopbackForTests,
+    allowFolder: settings.allowFolderChannels,
+  });
+  const { queue, ledger } = createStorageClients(settings);
+  const send = createHttpSender({ clock: systemClock, timeoutMs: settings.timeoutMs, allowLoopbackForTests: settings.allowLoopbackForTests });
+  return {
+    channels,
+    ledger,
+    queue,
+    send,
+    clock: systemClock,
+    log,
+    random: Math.random,
+    retry: defaultRetryPolicy(settings.maxAttempts),
+    // The lease must outlast one post (timeout) plus the ledger writes around it.
+    leaseMs: Math.max(60_000, settings.timeoutMs * 3 + 30_000),
+    ...overrides,
+    settings,
+    ensureStorage: async () => {
+      await queue.ensureQueues();
+      await ledger.ensureTable();
+    },
+  };
+}

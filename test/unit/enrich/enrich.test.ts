@@ -1,0 +1,142 @@
+import { gunzipSync } from 'node:zlib';
+import { attackFor } from '../../../shared/enrich/attack';
+import { entryFits, falsePositiveHints, wildcardMatch } from '../../../shared/enrich/hints';
+import { allowlistLink, deviceLink, encodeHuntingQuery, huntingLink } from '../../../shared/enrich/links';
+import { incidentTitle } from '../../../shared/enrich/title';
+import {
+  certutilAddStore,
+  makeRuleContext,
+  newSelfSignedCert,
+  opensslCreate,
+  setAuthenticode,
+  signtoolSign,
+} from '../../support/findings';
+
+const rule = makeRuleContext();
+
+function decodeQuery(link: string): string {
+  const q = new URL(link).searchParams.get('query');
+  if (!q) throw new Error('no query');
+  return gunzipSync(Buffer.from(q, 'base64')).toString('utf16le');
+}
+
+describe('ATT&CK techniques', () => {
+  test('creation only: T1587.002, not the signing technique the rule also lists', () => {
+    expect(attackFor([newSelfSignedCert()], rule).map((t) => t.id)).toEqual(['T1587.002']);
+  });
+
+  test('signing adds T1553.002, a root import T1553.004, each with its link', () => {
+    const attack = attackFor([newSelfSignedCert(), signtoolSign(), certutilAddStore('Root')], rule);
+    expect(attack).toEqual([
+      expect.objectContaining({ id: 'T1587.002' }),
+      expect.objectContaining({ id: 'T1553.002', url: 'https://attack.mitre.org/techniques/T1553/002/' }),
+      { id: 'T1553.004', name: 'Subvert Trust Controls: Install Root Certificate', url: 'https://attack.mitre.org/techniques/T1553/004/' },
+    ]);
+  });
+
+  test("the rule's other techniques are kept", () => {
+    const custom = makeRuleContext({ attack: [{ id: 'T1036.001', name: 'Masquerading: Invalid Code Signature', url: 'https://attack.mitre.org/techniques/T1036/001/' }] });
+    expect(attackFor([newSelfSignedCert()], custom).map((t) => t.id)).toEqual(['T1036.001', 'T1587.002']);
+  });
+});
+
+describe('links', () => {
+  test('device page', () => {
+    expect(deviceLink('7e5c')).toBe('https://security.microsoft.com/machines/v2/7e5c/overview');
+    expect(deviceLink('7e5c', 'https://security.microsoft.us/')).toBe('https://security.microsoft.us/machines/v2/7e5c/overview');
+    expect(deviceLink(null)).toBeNull();
+  });
+
+  test('hunting deep link: base64 of gzip of UTF-16LE query, narrowed to the window and device', () => {
+    const window = { start: new Date('2025-03-04T09:00:00Z'), end: new Date('2025-03-04T12:00:00Z') };
+    const link = huntingLink(rule.query, window, 'dev"1')!;
+    expect(link.startsWith('https://security.microsoft.com/v2/advanced-hunting?query=')).toBe(true);
+    expect(link.endsWith('&timeRangeId=month')).toBe(true);
+    const query = decodeQuery(link);
+    expect(query.startsWith(rule.query)).toBe(true);
+    expect(query).toContain('| where Timestamp between (datetime(2025-03-04T09:00:00.000Z) .. datetime(2025-03-04T12:00:00.000Z))');
+    expect(query).toContain('| where DeviceId == "dev\\"1"');
+    expect(huntingLink('  ', window, null)).toBeNull();
+    // The raw encoding, checked independently of the URL.
+    expect(gunzipSync(Buffer.from(encodeHuntingQuery('T | take 1'), 'base64')).toString('utf16le')).toBe('T | take 1');
+  });
+
+  test('allowlist link: prefilled with the signer; null without base URL or signer', () => {
+    const link = allowlistLink('https://hunt.contoso.com/', {
+      ruleId: 't1587-002',
+      incidentId: 'abc',
+      signer: { subject: 'CN=Contoso Dev, O=Contoso & Co', thumbprint: null, file: null },
+    })!;
+    const url = new URL(link);
+    expect(url.origin + url.pathname).toBe('https://hunt.contoso.com/api/allowlist');
+    expect(url.searchParams.get('signerSubject')).toBe('CN=Contoso Dev, O=Contoso & Co');
+    expect(url.searchParams.get('ruleId')).toBe('t1587-002');
+    expect(url.searchParams.get('incidentId')).toBe('abc');
+    expect(allowlistLink(undefined, { ruleId: 'r', incidentId: 'i', signer: { subject: 'CN=x', thumbprint: null, file: null } })).toBeNull();
+    expect(allowlistLink('https://x', { ruleId: 'r', incidentId: 'i', signer: { subject: null, thumbprint: null, file: null } })).toBeNull();
+    const byFile = allowlistLink('https://x', { ruleId: 'r', incidentId: 'i', signer: { subject: null, thumbprint: null, file: 'a.pfx' } })!;
+    expect(new URL(byFile).searchParams.get('certificateFile')).toBe('a.pfx');
+  });
+});
+
+describe('false-positive hints', () => {
+  test('a CI agent parent brings the CI hint only', () => {
+    const f = newSelfSignedCert();
+    f.parent.fileName = 'Runner.Worker.exe';
+    expect(falsePositiveHints([f], rule.falsePositives)).toEqual([rule.falsePositives[0]!.hint]);
+  });
+
+  test('all matchers of an entry must fit one finding (java.exe AND a Jenkins command line)', () => {
+    const f = newSelfSignedCert();
+    f.parent.fileName = 'C:\\Program Files\\Java\\bin\\java.exe';
+    f.parent.commandLine = 'java -jar tool.jar';
+    expect(falsePositiveHints([f], rule.falsePositives)).toEqual([]);
+    f.parent.commandLine = 'java -jar C:\\Jenkins\\agent.jar';
+    expect(falsePositiveHints([f], rule.falsePositives)).toEqual([rule.falsePositives[1]!.hint]);
+  });
+
+  test('subject wildcards; entries without matchers are never offered', () => {
+    const fiddler = opensslCreate('/CN=DO_NOT_TRUST_FiddlerRoot');
+    expect(falsePositiveHints([fiddler], rule.falsePositives)).toEqual([rule.falsePositives[2]!.hint]);
+    expect(entryFits(rule.falsePositives[3]!, fiddler)).toBe(false);
+  });
+
+  test('wildcards', () => {
+    expect(wildcardMatch('*jenkins*', 'C:\\Jenkins\\agent.jar')).toBe(true);
+    expect(wildcardMatch('java.exe', 'JAVA.EXE')).toBe(true);
+    expect(wildcardMatch('java.exe', 'javaXexe')).toBe(false);
+  });
+});
+
+describe('titles', () => {
+  const signer = { subject: 'CN=Contoso Dev', thumbprint: null, file: null };
+
+  test('creation', () => {
+    expect(incidentTitle({ findings: [newSelfSignedCert()], chain: false, signer, deviceName: 'WS-042' })).toBe(
+      "Self-signed code-signing certificate 'CN=Contoso Dev' created on WS-042 by alice",
+    );
+  });
+
+  test('chain says "created and used"', () => {
+    const findings = [newSelfSignedCert(), setAuthenticode('C:\\Users\\alice\\payload.ps1', { minutes: 5 }), certutilAddStore('Root', 'c.cer', { minutes: 6 })];
+    expect(incidentTitle({ findings, chain: true, signer, deviceName: 'WS-042' })).toBe(
+      "Self-signed code-signing certificate 'CN=Contoso Dev' created and used to sign payload.ps1 and trusted via the Root store on WS-042 by alice",
+    );
+  });
+
+  test('signing and imports, several accounts, no signer', () => {
+    const a = signtoolSign('setup.exe');
+    const b = signtoolSign('other.exe', {}, { account: { name: 'bob' } });
+    expect(incidentTitle({ findings: [a, b], chain: false, signer: { subject: null, thumbprint: null, file: null }, deviceName: 'WS-1' })).toBe(
+      'setup.exe signed on WS-1 by alice and 1 other',
+    );
+    expect(incidentTitle({ findings: [certutilAddStore('Root')], chain: false, signer: { subject: null, thumbprint: null, file: 'contoso.cer' }, deviceName: 'WS-1' })).toBe(
+      "Certificate 'contoso.cer' imported into the Root store on WS-1 by alice",
+    );
+  });
+
+  test('titles stay short', () => {
+    const long = { subject: `CN=${'x'.repeat(500)}`, thumbprint: null, file: null };
+    expect(incidentTitle({ findings: [newSelfSignedCert()], chain: false, signer: long, deviceName: 'WS-1' }).length).toBeLessThanOrEqual(200);
+  });
+});

@@ -56,8 +56,27 @@ export interface Settings {
     allowlist: string;
     allowlistAudit: string;
     deliveries: string;
+    recentSteps: string;
   };
   health: { failureThreshold: number; maxLagMs: number };
+  incidents: {
+    groupingWindowMs: number;
+    chainWindowMs: number;
+    updateIntervalMs: number;
+    allowlistBaseUrl: string | null;
+    portalBaseUrl: string;
+  };
+  allowlist: { maxLifetimeDays: number; devPrincipal: string | null };
+  delivery: {
+    queueName: string;
+    /** NOTIFY_CHANNELS as given: parsed (and validated) by shared/notify/channels. A secret. */
+    channelsJson: string | undefined;
+    digestThreshold: number;
+    maxAttempts: number;
+    timeoutMs: number;
+    allowLoopbackForTests: boolean;
+    allowFolderChannels: boolean;
+  };
 }
 
 /** Names of settings whose values must never be logged. */
@@ -107,6 +126,26 @@ class Reader {
       return fallback;
     }
     return match;
+  }
+
+  httpsUrl(name: string): string | null {
+    const text = this.raw(name);
+    if (text === undefined) return null;
+    try {
+      if (new URL(text).protocol === 'https:') return text.replace(/\/+$/, '');
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be an https URL`);
+    return null;
+  }
+
+  queueName(name: string, fallback: string): string {
+    const value = this.string(name, fallback);
+    if (!/^[a-z0-9](?:[a-z0-9-]{1,54}[a-z0-9])?$/.test(value) || value.includes('--')) {
+      this.problems.push(`${name} must be a valid queue name (lower-case letters, digits and single dashes, at most 56 characters)`);
+    }
+    return value;
   }
 
   tableName(name: string, fallback: string): string {
@@ -225,10 +264,31 @@ export function loadSettings(env: Env = process.env): Settings {
       allowlist: r.tableName('ALLOWLIST_TABLE', 'allowlist'),
       allowlistAudit: r.tableName('ALLOWLIST_AUDIT_TABLE', 'allowlistaudit'),
       deliveries: r.tableName('DELIVERIES_TABLE', 'deliveries'),
+      recentSteps: r.tableName('RECENT_STEPS_TABLE', 'recentsteps'),
     },
     health: {
       failureThreshold: r.number('HEALTH_FAILURE_THRESHOLD', 3, { min: 1, max: 100 }),
       maxLagMs: r.minutes('HEALTH_MAX_LAG_MINUTES', 120, { min: 1 }),
+    },
+    incidents: {
+      groupingWindowMs: r.minutes('INCIDENT_GROUPING_WINDOW_MINUTES', 24 * 60, { min: 1, max: 30 * 24 * 60 }),
+      chainWindowMs: r.minutes('INCIDENT_CHAIN_WINDOW_MINUTES', 120, { min: 1, max: 7 * 24 * 60 }),
+      updateIntervalMs: r.minutes('INCIDENT_UPDATE_INTERVAL_MINUTES', 60, { min: 0, max: 7 * 24 * 60 }),
+      allowlistBaseUrl: r.httpsUrl('ALLOWLIST_BASE_URL'),
+      portalBaseUrl: r.httpsUrl('DEFENDER_PORTAL_BASE_URL') ?? 'https://security.microsoft.com',
+    },
+    allowlist: {
+      maxLifetimeDays: r.number('ALLOWLIST_MAX_LIFETIME_DAYS', 90, { min: 1, max: 3650 }),
+      devPrincipal: r.optional('ALLOWLIST_DEV_PRINCIPAL'),
+    },
+    delivery: {
+      queueName: r.queueName('NOTIFICATION_QUEUE', 'notifications'),
+      channelsJson: r.raw('NOTIFY_CHANNELS'),
+      digestThreshold: r.number('TEAMS_DIGEST_THRESHOLD', 10, { min: 1, max: 1000 }),
+      maxAttempts: r.number('DELIVERY_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
+      timeoutMs: r.number('DELIVERY_TIMEOUT_SECONDS', 10, { min: 1, max: 120 }) * 1000,
+      allowLoopbackForTests: r.raw('DELIVERY_ALLOW_LOOPBACK') === 'true',
+      allowFolderChannels: r.raw('NOTIFY_ALLOW_FOLDER') === 'true',
     },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
@@ -255,5 +315,8 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
         : { kind: 'connection-string', value: '(set)' },
     tables: settings.tables,
     health: settings.health,
+    incidents: settings.incidents,
+    allowlist: { maxLifetimeDays: settings.allowlist.maxLifetimeDays, devPrincipal: settings.allowlist.devPrincipal },
+    delivery: { ...settings.delivery, channelsJson: settings.delivery.channelsJson ? '(set)' : null },
   };
 }

@@ -81,6 +81,8 @@ export interface CycleDeps {
   settings: CycleSettings;
   /** Shared across the rules of one tenant so their calls count against one quota. */
   pacer?: CallPacer;
+  /** Sees every window's findings after suppression (the demo and `run` print them). */
+  onFindings?: (findings: Finding[], window: HuntWindow) => void;
   /** Test hook: runs after a window is fully processed, before the checkpoint moves. */
   afterWindowProcessed?: (window: HuntWindow) => Promise<void>;
 }
@@ -200,6 +202,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
         run.counts.suppressed += count;
       }
 
+      deps.onFindings?.(suppressed.findings, window);
       const live = suppressed.findings.filter((f) => f.suppressedBy === null);
       if (live.length > 0) {
         const outcome = await timed(run.durationsMs, 'incidents', clock, () =>

@@ -280,7 +280,7 @@ export class TableDeliveryLedger implements DeliveryLedger {
   }
 
   private async recordAfterWrite(entity: TableEntity<Record<string, unknown>>, etag: string | undefined): Promise<DeliveryRecord> {
-    if (etag) return toRecord({ ...entity, etag } as TableEntityResult<Record<string, unknown>>);
+    if (etag) return toRecord({ ...entity, etag });
     const read = await this.get(entity.partitionKey, entity.rowKey);
     if (!read) throw new Error('ledger row vanished after write');
     return read;

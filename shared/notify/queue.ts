@@ -138,7 +138,7 @@ export class NotificationQueue implements DeliveryQueuePort {
             continue;
           }
           const { lastError: _lastError, ...rest } = message;
-          await this.enqueue([{ ...rest, attempt: 1, replay: true } as NotificationMessage]);
+          await this.enqueue([{ ...rest, attempt: 1, replay: true }]);
           await this.poisonQueue.deleteMessage(item.messageId, item.popReceipt);
           moved++;
         }

@@ -1,0 +1,255 @@
+/**
+ * The composition root of a hunt: from validated settings to a ready `runHuntCycle` per rule,
+ * with the real adapters (Graph, Table and Queue Storage) or the ones a caller passes (the
+ * demo's local Graph server, a test's fixed clock). The timer function, the CLI and the demo all
+ * come through here, so they run the same code path.
+ */
+import { AllowlistStore } from '../allowlist/store';
+import { compileAllowlist, suppress } from '../allowlist/matcher';
+import { systemClock, type Clock } from '../clock';
+import type { Settings } from '../config/settings';
+import { CheckpointStore } from '../hunt/checkpointStore';
+import { CallPacer } from '../hunt/executeQuery';
+import { runHuntCycle, type CycleSettings, type HuntRule, type IncidentStage, type SuppressionStage } from '../hunt/cycle';
+import type { RunRecord } from '../hunt/runRecord';
+import { createTokenCredential } from '../hunting/credentials';
+import { resolveGraphEndpoint } from '../hunting/clouds';
+import { GraphHuntingClient } from '../hunting/graphClient';
+import type { HuntingSource } from '../hunting/types';
+import { processIncidentBatch } from '../incidents/pipeline';
+import { RecentStepsStore } from '../incidents/recentSteps';
+import { IncidentStore } from '../incidents/store';
+import type { RuleContext } from '../enrich/rule-context';
+import type { Finding } from '../model/finding';
+import type { Channel } from '../notify/channels';
+import type { Announcement } from '../notify/message';
+import type { DeliveryQueuePort } from '../notify/queue';
+import { loadRules } from '../rules/loadRules';
+import { renderQuery, timespanFor } from '../rules/renderQuery';
+import type { RuleDefinition } from '../rules/rule';
+import { StorageFactory, type StoragePolicy } from '../storage/clients';
+import type { Logger } from './logger';
+import { createAllowlistChangeNotifier, createHealthStage, enqueueAnnouncements, type NotificationPath } from './notifications';
+
+export interface HuntRuntimeOptions {
+  settings: Settings;
+  log: Logger;
+  channels: readonly Channel[];
+  queue: Pick<DeliveryQueuePort, 'enqueue'>;
+  clock?: Clock;
+  source?: HuntingSource;
+  rules?: RuleDefinition[];
+  storagePolicies?: StoragePolicy[];
+  random?: () => number;
+  onFindings?: (findings: Finding[]) => void;
+}
+
+/** The Graph client for the configured cloud and credential. */
+export function createGraphSource(settings: Settings): HuntingSource {
+  const graph = settings.graph;
+  if (graph.auth === 'none') {
+    return new GraphHuntingClient({ baseUrl: graph.baseUrl, authentication: 'none', timeoutMs: graph.timeoutMs });
+  }
+  const endpoint = resolveGraphEndpoint(graph.baseUrl);
+  const authorityHost = endpoint.authorityHost;
+  const credential =
+    graph.auth === 'managed-identity'
+      ? createTokenCredential({ kind: 'managed-identity', clientId: graph.clientId ?? undefined, authorityHost })
+      : graph.auth === 'client-secret'
+        ? createTokenCredential({
+            kind: 'client-secret',
+            tenantId: graph.azureTenantId ?? '',
+            clientId: graph.clientId ?? '',
+            clientSecret: graph.clientSecret ?? '',
+            authorityHost,
+          })
+        : graph.auth === 'client-certificate'
+          ? createTokenCredential({
+              kind: 'client-certificate',
+              tenantId: graph.azureTenantId ?? '',
+              clientId: graph.clientId ?? '',
+              certificatePath: graph.certificatePath ?? '',
+              authorityHost,
+            })
+          : createTokenCredential({ kind: 'default', authorityHost });
+  return new GraphHuntingClient({ baseUrl: graph.baseUrl, authentication: 'entra', credential, timeoutMs: graph.timeoutMs });
+}
+
+export function ruleContextOf(rule: RuleDefinition): RuleContext {
+  return {
+    id: rule.id,
+    name: rule.name,
+    severity: rule.severity,
+    confidence: rule.confidence,
+    attack: rule.attack.map((a) => ({ id: a.id, name: a.name, url: a.url })),
+    falsePositives: rule.falsePositives,
+    query: rule.query,
+  };
+}
+
+export function huntRuleOf(rule: RuleDefinition, timespanMarginMs: number): HuntRule {
+  return {
+    id: rule.id,
+    severity: rule.severity,
+    render: (window) => ({ query: renderQuery(rule, window), timespan: timespanFor(window, timespanMarginMs) }),
+  };
+}
+
+export function cycleSettingsFor(settings: Settings, rule: RuleDefinition): CycleSettings {
+  const hunt = settings.hunt;
+  return {
+    ingestionDelayMs: hunt.ingestionDelayMs ?? rule.ingestionDelay.ms,
+    overlapMs: hunt.overlapMs ?? rule.overlap.ms,
+    initialLookbackMs: hunt.initialLookbackMs,
+    backfillChunkMs: hunt.backfillChunkMs,
+    maxChunksPerCycle: hunt.maxChunksPerCycle,
+    cycleBudgetMs: hunt.cycleBudgetMs,
+    maxCallsPerMinute: hunt.maxCallsPerMinute,
+    rowLimit: hunt.rowLimit,
+    minSplitWindowMs: hunt.minSplitWindowMs,
+    leaseMs: hunt.leaseMs,
+    healthFailureThreshold: settings.health.failureThreshold,
+    healthMaxLagMs: settings.health.maxLagMs,
+  };
+}
+
+export interface HuntRuntime {
+  rules: RuleDefinition[];
+  storage: StorageFactory;
+  checkpoints: CheckpointStore;
+  allowlist: AllowlistStore;
+  incidents: IncidentStore;
+  notifications: NotificationPath;
+  /** Creates the tables (idempotent). */
+  ensureStorage(): Promise<void>;
+  /** One cycle of every enabled rule, in order; one rule's failure does not stop the next. */
+  runAll(): Promise<RunRecord[]>;
+}
+
+export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
+  const { settings, log } = options;
+  const clock = options.clock ?? systemClock;
+  const storage = new StorageFactory(settings.storage, { policies: options.storagePolicies });
+  const allRules = options.rules ?? loadRules();
+  const rules = settings.ruleIds.map((id) => {
+    const rule = allRules.find((r) => r.id === id);
+    if (!rule) throw new Error(`HUNT_RULES names rule '${id}', which is not in rules/ (known: ${allRules.map((r) => r.id).join(', ')})`);
+    return rule;
+  });
+  const notifications: NotificationPath = {
+    channels: options.channels,
+    queue: options.queue,
+    digestThreshold: settings.delivery.digestThreshold,
+    now: () => clock.now(),
+  };
+  const checkpoints = new CheckpointStore(storage.table(settings.tables.checkpoints));
+  const allowlist = new AllowlistStore({
+    entries: storage.table(settings.tables.allowlist),
+    audit: storage.table(settings.tables.allowlistAudit),
+    clock,
+    notifier: createAllowlistChangeNotifier(notifications, log),
+    logger: { warn: (...args: unknown[]) => log.warn(args.map(String).join(' ')) },
+  });
+  const incidentTable = storage.table(settings.tables.incidents);
+  const incidents = new IncidentStore(incidentTable);
+  const recentSteps = new RecentStepsStore(storage.table(settings.tables.recentSteps));
+  const source = options.source ?? createGraphSource(settings);
+  const pacer = new CallPacer(settings.hunt.maxCallsPerMinute);
+
+  const suppression: SuppressionStage = {
+    async suppress(findings, tenantId) {
+      const matcher = compileAllowlist(await allowlist.listEntries(), clock.now());
+      const result = suppress(findings, matcher, tenantId, clock.now());
+      if (result.hits.size > 0) {
+        try {
+          await allowlist.recordHits(result.hits);
+        } catch (error) {
+          // Hit counters are bookkeeping: the suppression itself is on the findings and the run record.
+          log.warn(`allowlist hit counters not updated: ${(error as Error).message}`);
+        }
+      }
+      const hits: Record<string, number> = {};
+      for (const [id, hit] of result.hits) hits[id] = hit.count;
+      return { findings: result.findings, hits };
+    },
+  };
+
+  function incidentStageFor(rule: RuleDefinition): IncidentStage {
+    const context = ruleContextOf(rule);
+    return {
+      async process(findings, { tenantId }) {
+        const now = clock.now();
+        const batch = await processIncidentBatch(findings, {
+          incidents,
+          recentSteps,
+          build: {
+            tenantId,
+            rule: context,
+            groupingWindowMs: settings.incidents.groupingWindowMs,
+            chainWindowMs: settings.incidents.chainWindowMs,
+            allowlistBaseUrl: settings.incidents.allowlistBaseUrl ?? undefined,
+            portalBaseUrl: settings.incidents.portalBaseUrl,
+          },
+          now,
+          updateIntervalMs: settings.incidents.updateIntervalMs,
+          chainWindowMs: settings.incidents.chainWindowMs,
+        });
+        const announcements: Announcement[] = batch.announcements.map((a) => ({
+          kind: 'incident',
+          event: a.kind === 'new' ? 'created' : 'updated',
+          incident: a.incident,
+        }));
+        const enqueued = await enqueueAnnouncements(notifications, announcements);
+        // Only after the messages are durably on the queue: a crash before this re-announces.
+        await batch.commit();
+        return { incidentsNew: batch.counts.new, incidentsUpdated: batch.counts.updated, notificationsEnqueued: enqueued };
+      },
+    };
+  }
+
+  const health = createHealthStage(notifications, log);
+
+  return {
+    rules,
+    storage,
+    checkpoints,
+    allowlist,
+    incidents,
+    notifications,
+    async ensureStorage() {
+      await Promise.all([
+        checkpoints.ensure(),
+        allowlist.ensureTables(),
+        incidentTable.createTable(),
+        recentSteps.ensure(),
+      ]);
+    },
+    async runAll() {
+      const records: RunRecord[] = [];
+      for (const rule of rules) {
+        try {
+          records.push(
+            await runHuntCycle({
+              tenantId: settings.tenantId,
+              rule: huntRuleOf(rule, settings.hunt.timespanMarginMs),
+              source,
+              checkpoints,
+              suppression,
+              incidents: incidentStageFor(rule),
+              health,
+              clock,
+              random: options.random,
+              log,
+              settings: cycleSettingsFor(settings, rule),
+              pacer,
+              onFindings: options.onFindings,
+            }),
+          );
+        } catch (error) {
+          log.error(`hunt ${rule.id} could not complete: ${(error as Error).message}`, { ruleId: rule.id, tenantId: settings.tenantId });
+        }
+      }
+      return records;
+    },
+  };
+}

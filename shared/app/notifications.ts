@@ -1,0 +1,99 @@
+/**
+ * The notification path as seen from the hunt and the allowlist: announcements become one queue
+ * message per subscribed channel (shared/notify routes them), enqueued durably before the caller
+ * moves on. Health alerts and allowlist changes take the same path, and are also logged with a
+ * marker so that a deployment without a channel for them still leaves a trace.
+ */
+import { createHash } from 'node:crypto';
+import type { AllowlistChange, AllowlistChangeNotifier } from '../allowlist/notifier';
+import type { HealthEvent, HealthStage } from '../hunt/cycle';
+import type { Channel } from '../notify/channels';
+import { routeAnnouncements } from '../notify/channels';
+import type { AllowlistChangePayload, Announcement, HealthPayload } from '../notify/message';
+import type { DeliveryQueuePort } from '../notify/queue';
+import type { Logger } from './logger';
+
+export const HEALTH_ALERT_MARKER = 'HUNT_HEALTH_ALERT';
+export const ALLOWLIST_CHANGE_MARKER = 'ALLOWLIST_CHANGE';
+
+export interface NotificationPath {
+  channels: readonly Channel[];
+  queue: Pick<DeliveryQueuePort, 'enqueue'>;
+  digestThreshold: number;
+  now: () => Date;
+}
+
+/** Routes and enqueues; returns how many queue messages were written. */
+export async function enqueueAnnouncements(path: NotificationPath, announcements: readonly Announcement[]): Promise<number> {
+  if (announcements.length === 0) return 0;
+  const messages = routeAnnouncements(announcements, path.channels, { now: path.now(), digestThreshold: path.digestThreshold });
+  if (messages.length > 0) await path.queue.enqueue(messages);
+  return messages.length;
+}
+
+function healthPayload(event: HealthEvent): HealthPayload {
+  const code = event.kind === 'unhealthy' ? `hunt-unhealthy:${event.reasons.join('+')}` : `hunt-${event.kind}`;
+  // One alert per bout of ill health: the key includes when the bout started.
+  const key = createHash('sha256').update(`${event.tenantId}|${event.ruleId}|${code}|${event.since}`).digest('hex').slice(0, 32);
+  const summary =
+    event.kind === 'unhealthy'
+      ? `Hunting ${event.ruleId} is unhealthy (${event.reasons.join(', ')})`
+      : event.kind === 'recovered'
+        ? `Hunting ${event.ruleId} recovered`
+        : `Hunting ${event.ruleId}: telemetry older than Defender's retention was never hunted`;
+  return {
+    key,
+    code,
+    level: event.kind === 'recovered' ? 'warning' : 'error',
+    summary,
+    channelId: null,
+    notificationId: null,
+    at: new Date().toISOString(),
+    details: { tenantId: event.tenantId, ruleId: event.ruleId, detail: event.detail, since: event.since },
+  };
+}
+
+export function createHealthStage(path: NotificationPath, log: Logger): HealthStage {
+  return {
+    async announce(event) {
+      const payload = { ...healthPayload(event), at: path.now().toISOString() };
+      const fields = { marker: HEALTH_ALERT_MARKER, ...payload.details, code: payload.code };
+      if (event.kind === 'recovered') log.warn(`${HEALTH_ALERT_MARKER}: ${payload.summary}`, fields);
+      else log.error(`${HEALTH_ALERT_MARKER}: ${payload.summary}`, fields);
+      await enqueueAnnouncements(path, [{ kind: 'health', health: payload }]);
+    },
+  };
+}
+
+function changePayload(change: AllowlistChange): AllowlistChangePayload {
+  const entry = change.after ?? change.before;
+  const action = change.action === 'create' ? 'added' : change.action === 'update' ? 'updated' : 'removed';
+  return {
+    changeId: createHash('sha256').update(`${change.entryId}|${change.action}|${change.at}`).digest('hex').slice(0, 32),
+    action,
+    entryId: change.entryId,
+    actor: change.actor,
+    reason: change.reason,
+    signer: { subject: entry?.conditions.signerSubject ?? null, thumbprint: entry?.conditions.thumbprint ?? null },
+    expiresAt: entry?.expiresAt ?? null,
+    at: change.at,
+  };
+}
+
+/** Allowlist changes: a marked log record always, and a queue message for subscribed channels. */
+export function createAllowlistChangeNotifier(path: NotificationPath, log: Logger): AllowlistChangeNotifier {
+  return {
+    async announce(change) {
+      log.warn(`${ALLOWLIST_CHANGE_MARKER}: ${change.action} ${change.entryId} by ${change.actor}`, {
+        marker: ALLOWLIST_CHANGE_MARKER,
+        action: change.action,
+        entryId: change.entryId,
+        actor: change.actor,
+        reason: change.reason,
+        before: change.before,
+        after: change.after,
+      });
+      await enqueueAnnouncements(path, [{ kind: 'allowlist-change', change: changePayload(change) }]);
+    },
+  };
+}

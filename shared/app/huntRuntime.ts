@@ -42,6 +42,8 @@ export interface HuntRuntimeOptions {
   storagePolicies?: StoragePolicy[];
   random?: () => number;
   onFindings?: (findings: Finding[]) => void;
+  /** Sees every incident announcement as it is enqueued (the demo prints them). */
+  onAnnouncements?: (announcements: Announcement[]) => void;
 }
 
 /** The Graph client for the configured cloud and credential. */
@@ -200,6 +202,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
           incident: a.incident,
         }));
         const enqueued = await enqueueAnnouncements(notifications, announcements);
+        options.onAnnouncements?.(announcements);
         // Only after the messages are durably on the queue: a crash before this re-announces.
         await batch.commit();
         return { incidentsNew: batch.counts.new, incidentsUpdated: batch.counts.updated, notificationsEnqueued: enqueued };

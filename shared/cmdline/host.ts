@@ -34,14 +34,30 @@ const VALUED: readonly (readonly [string, number])[] = [
 ];
 const matches = (name: string, full: string, minimum: number): boolean => name.length >= minimum && full.startsWith(name);
 
-/** Everything after -Command is the command; several words are rejoined as written. */
-const joinCommand = (words: readonly Word[]): string => (words.length === 1 ? words[0]!.text : words.map((w) => w.raw).join(' '));
+/**
+ * Where the arguments were read from: `text` holds them at their `start`/`end` offsets and the
+ * command they belong to ends at `end`. Arguments may stop short of `end` (callers read only the
+ * first few words of a long line); the rest of the command is taken from the text.
+ */
+export interface ArgumentSource {
+  readonly text: string;
+  readonly end: number;
+}
 
-export function powershellHostPayload(args: readonly Word[]): HostPayload {
+/**
+ * Everything from `from` to the end of the command is the command: one word is its value, several
+ * are kept as written (quotes included) rather than re-joined, so values keep their spaces.
+ */
+function commandFrom(from: Word, source: ArgumentSource): string {
+  const rest = source.text.slice(from.start, source.end).trimEnd();
+  return rest === from.raw ? from.text : rest;
+}
+
+export function powershellHostPayload(args: readonly Word[], source: ArgumentSource): HostPayload {
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
     const name = optionName(word.text, true);
-    if (name === null) return { kind: 'script', script: joinCommand(args.slice(i)), decoded: false };
+    if (name === null) return { kind: 'script', script: commandFrom(word, source), decoded: false };
     if (isEncodedCommandSwitch(word.text)) {
       const script = decodeEncodedCommand(args[i + 1]?.text ?? '');
       return script === null ? { kind: 'none' } : { kind: 'script', script, decoded: true };
@@ -51,9 +67,9 @@ export function powershellHostPayload(args: readonly Word[]): HostPayload {
       continue;
     }
     if (matches(name, 'command', 1) || matches(name, 'commandwithargs', 8) || name === 'cwa') {
-      const rest = args.slice(i + 1);
-      if (rest.length === 0 || rest[0]!.text === '-') return { kind: 'none' };
-      return { kind: 'script', script: joinCommand(rest), decoded: false };
+      const next = args[i + 1];
+      if (next === undefined || next.text === '-') return { kind: 'none' };
+      return { kind: 'script', script: commandFrom(next, source), decoded: false };
     }
     if (matches(name, 'file', 1)) return { kind: 'none' };
   }
@@ -64,13 +80,11 @@ export function powershellHostPayload(args: readonly Word[]): HostPayload {
  * The command line cmd.exe runs for `/c`, `/k` or `/r`, with cmd's quote handling: a leading quote
  * and the last quote are removed unless the quotes just wrap one executable path with spaces.
  */
-export function cmdPayload(args: readonly Word[]): string | null {
+export function cmdPayload(args: readonly Word[], source: ArgumentSource): string | null {
   const at = args.findIndex((word) => /^\/[ckr]$/i.test(word.text));
-  if (at < 0) return null;
-  const rest = args
-    .slice(at + 1)
-    .map((word) => word.raw)
-    .join(' ');
+  const next = at < 0 ? undefined : args[at + 1];
+  if (next === undefined) return null;
+  const rest = source.text.slice(next.start, source.end).trim();
   if (!rest.startsWith('"')) return rest;
   const last = rest.lastIndexOf('"');
   const inner = rest.slice(1, last);

@@ -8,7 +8,7 @@
 import type { CertificateFacts } from '../model/finding';
 import { analyseCertutil } from './certutil';
 import { commandFacts, mergeFacts, type CommandFacts } from './facts';
-import { cmdPayload, powershellHostPayload, shPayload } from './host';
+import { cmdPayload, powershellHostPayload, shPayload, type ArgumentSource } from './host';
 import { analyseMakecert } from './makecert';
 import { analyseOpenssl } from './openssl';
 import { analysePowerShell, cmdletNamed } from './powershell';
@@ -17,19 +17,24 @@ import { resolveLaunch, type ImageHint, type Program } from './programs';
 import { analysePvk2pfx } from './pvk2pfx';
 import { findThumbprint, hasCertFileExtension, mentionsCodeSigningOid } from './scan';
 import { analyseSigntool } from './signtool';
-import { splitArgv, tokenizeCmd, tokenizePowerShell, type Word } from './tokenize';
+import { splitArgv, splitCmdCommands, tokenizePowerShell, type Word } from './tokenize';
 
 export type { ImageHint } from './programs';
 
+/** How many launchers deep the parser follows (cmd /c powershell -enc ... iex '...'). */
+const MAX_DEPTH = 12;
+
 /**
- * How many launchers deep the parser follows (cmd /c powershell -enc ... iex '...'). Each level
- * re-reads its part of the line once, so the cap also keeps the total work linear.
+ * Each launcher level re-reads the command it runs. The total text read is capped at a few times
+ * the input, so that `powershell -c powershell -c ...` stays linear however deep it goes.
  */
-const MAX_DEPTH = 8;
+const rereadBudget = (input: string): number => 4 * input.length + 65_536;
 
 interface Context {
   /** The first decoded -EncodedCommand met. */
   decoded: string | null;
+  /** Characters the parser may still read. */
+  budget: number;
 }
 
 /** Approved PowerShell verbs (Get-Verb) that start the cmdlet names seen in these lines. */
@@ -76,37 +81,51 @@ function withArgumentEvidence(facts: CommandFacts, args: readonly Word[]): Comma
   return facts;
 }
 
+/** Enough words to see a launcher's switches before the command it runs; that command is read from the text. */
+const LOOKAHEAD = 64;
+
+const LAUNCHERS: ReadonlySet<Program> = new Set<Program>(['powershell', 'cmd', 'sh']);
+
 class LineAnalyser {
   constructor(private readonly context: Context) {}
 
   /** A process command line, or a line from a batch file or shell script. */
+  /** Accounts for reading `text`; false when the depth or the budget is exhausted. */
+  private read(text: string, depth: number): boolean {
+    if (depth > MAX_DEPTH || text.length > this.context.budget) return false;
+    this.context.budget -= text.length;
+    return true;
+  }
+
   line(text: string, depth: number, hint: ImageHint | null): CommandFacts[] {
     const line = text.trim();
-    if (line === '' || depth > MAX_DEPTH) return [];
-    const statements = tokenizeCmd(line);
-    const first = statements[0]?.words[0];
+    if (line === '' || !this.read(line, depth)) return [];
+    const commands = splitCmdCommands(line);
+    const first = commands[0] === undefined ? undefined : splitArgv(commands[0].text, 1)[0];
     if (first === undefined) return [];
     const launch = resolveLaunch(first.text, hint);
     if (launch.program === 'powershell') {
       // powershell.exe receives its command line as argv, not as cmd syntax: `;` and `&` are part
       // of -Command.
-      return this.program('powershell', splitArgv(line).slice(launch.argsFrom), depth);
+      const args = splitArgv(line, LOOKAHEAD + launch.argsFrom).slice(launch.argsFrom);
+      return this.launcher('powershell', args, { text: line, end: line.length }, depth);
     }
     if (launch.program === null && looksLikePowerShell(line, first)) return this.script(line, depth);
-    return statements.flatMap((statement, index) => this.command(statement.words, depth, index === 0 ? hint : null));
+    return commands.flatMap((command, index) => this.command(command.text, depth, index === 0 ? hint : null));
   }
 
   /** One command of a cmd or sh line. */
-  private command(all: readonly Word[], depth: number, hint: ImageHint | null): CommandFacts[] {
-    const words = dropRedirections(all);
-    const first = words[0];
+  private command(text: string, depth: number, hint: ImageHint | null): CommandFacts[] {
+    const first = splitArgv(text, 1)[0];
     if (first === undefined) return [];
     const launch = resolveLaunch(first.text, hint);
+    const source = { text, end: text.length };
+    const words = dropRedirections(launch.program !== null && LAUNCHERS.has(launch.program) ? splitArgv(text, LOOKAHEAD + launch.argsFrom) : splitArgv(text));
     const args = words.slice(launch.argsFrom);
-    return launch.program === null ? [withArgumentEvidence(otherCommand(args), args)] : this.program(launch.program, args, depth);
+    return launch.program === null ? [withArgumentEvidence(otherCommand(args), args)] : this.program(launch.program, args, source, depth);
   }
 
-  program(program: Program, args: readonly Word[], depth: number): CommandFacts[] {
+  program(program: Program, args: readonly Word[], source: ArgumentSource, depth: number): CommandFacts[] {
     switch (program) {
       case 'makecert':
         return [withArgumentEvidence(analyseMakecert(args), args)];
@@ -118,31 +137,31 @@ class LineAnalyser {
         return [withArgumentEvidence(analyseCertutil(args), args)];
       case 'signtool':
         return [withArgumentEvidence(analyseSigntool(args), args)];
-      case 'powershell': {
-        const payload = powershellHostPayload(args);
-        const host = commandFacts('powershell');
-        if (payload.kind === 'none') return [host];
-        if (payload.decoded) this.context.decoded ??= payload.script;
-        return [host, ...this.script(payload.script, depth + 1)];
-      }
-      case 'cmd': {
-        const payload = cmdPayload(args);
-        return payload === null ? [commandFacts('other')] : this.line(payload, depth + 1, null);
-      }
-      case 'sh': {
-        const payload = shPayload(args);
-        return payload === null ? [commandFacts('other')] : this.line(payload, depth + 1, null);
-      }
+      default:
+        return this.launcher(program, args, source, depth);
     }
+  }
+
+  /** Programs that run another command line: follow it. */
+  private launcher(program: 'powershell' | 'cmd' | 'sh', args: readonly Word[], source: ArgumentSource, depth: number): CommandFacts[] {
+    if (program === 'powershell') {
+      const payload = powershellHostPayload(args, source);
+      const host = commandFacts('powershell');
+      if (payload.kind === 'none') return [host];
+      if (payload.decoded) this.context.decoded ??= payload.script;
+      return [host, ...this.script(payload.script, depth + 1)];
+    }
+    const payload = program === 'cmd' ? cmdPayload(args, source) : shPayload(args);
+    return payload === null ? [commandFacts('other')] : this.line(payload, depth + 1, null);
   }
 
   /** PowerShell script text. */
   script(text: string, depth: number): CommandFacts[] {
-    if (depth > MAX_DEPTH) return [];
-    return analysePowerShell(tokenizePowerShell(text), {
-      native: (name, args) => {
+    if (!this.read(text, depth)) return [];
+    return analysePowerShell(text, tokenizePowerShell(text), {
+      native: (name, args, source) => {
         const launch = resolveLaunch(name, null);
-        return launch.program === null ? null : this.program(launch.program, args, depth + 1);
+        return launch.program === null ? null : this.program(launch.program, args, source, depth + 1);
       },
       script: (inner) => this.script(inner, depth + 1),
     });
@@ -151,8 +170,9 @@ class LineAnalyser {
 
 /** Like {@link parseCommandLine} but lets an unexpected error escape; for tests. */
 export function analyseCommandLine(commandLine: string, hint?: ImageHint | null): CertificateFacts {
-  const context: Context = { decoded: null };
-  const commands = new LineAnalyser(context).line(typeof commandLine === 'string' ? commandLine : '', 0, hint ?? null);
+  const line = typeof commandLine === 'string' ? commandLine : '';
+  const context: Context = { decoded: null, budget: rereadBudget(line) };
+  const commands = new LineAnalyser(context).line(line, 0, hint ?? null);
   return { ...mergeFacts(commands), decodedCommand: context.decoded };
 }
 

@@ -29,8 +29,12 @@ export function isStringLiteral(word: Word): boolean {
 
 /** The variable a word refers to in full (`$cert`, `$script:cert`, `${cert}` is not handled): lower-case name, or null. */
 export function variableName(word: Word): string | null {
-  if (word.parts.length !== 1 || firstPart(word)!.kind !== 'bare') return null;
-  const match = /^\$(?:(?:global|script|local|private):)?(\w+)$/i.exec(word.text.length <= 256 ? word.text : '');
+  return word.parts.length === 1 && firstPart(word)!.kind === 'bare' ? variableInText(word.text) : null;
+}
+
+/** The variable an unquoted text refers to in full, or null. */
+export function variableInText(text: string): string | null {
+  const match = /^\$(?:(?:global|script|local|private):)?(\w+)$/i.exec(text.length <= 256 ? text : '');
   return match === null ? null : match[1]!.toLowerCase();
 }
 
@@ -85,42 +89,61 @@ export function argumentLength(words: readonly Word[], start: number): number {
 
 export interface Element {
   readonly text: string;
-  /** The element as a word, for variable lookups and string-literal checks. */
-  readonly word: Word;
+  /** Written as a string literal only (`"a"`, `'a'`). */
+  readonly literal: boolean;
+  /** Written unquoted only (`a.com`, `$name`). */
+  readonly bare: boolean;
 }
 
 /**
  * The elements of an array argument, in order: split on unquoted commas, looking through one
- * `@(...)` or `(...)` that holds a single statement (`-DnsName @("a.com", "b.com")`).
+ * `@(...)` or `(...)` that holds a single statement (`-DnsName @("a.com", "b.com")`). `limit`
+ * stops early for callers that want the first element of a possibly huge list.
  */
-export function arrayElements(words: readonly Word[]): Element[] {
+export function arrayElements(words: readonly Word[], limit = Infinity): Element[] {
   const only = words.length === 1 ? words[0]! : null;
-  const group = only !== null && only.parts.length === 1 ? firstPart(only) : undefined;
-  if (group?.kind === 'group' && (group.group.kind === '@(' || group.group.kind === '(') && group.group.statements.length === 1) {
-    return arrayElements(group.group.statements[0]!.words);
+  const simple = only?.parts.length === 1 ? firstPart(only) : undefined;
+  if (simple?.kind === 'group' && (simple.group.kind === '@(' || simple.group.kind === '(') && simple.group.statements.length === 1) {
+    return arrayElements(simple.group.statements[0]!.words, limit);
+  }
+  if (simple !== undefined && simple.kind !== 'group' && !(simple.kind === 'bare' && simple.text.includes(','))) {
+    return simple.text === '' && simple.kind === 'bare' ? [] : [{ text: simple.text, literal: simple.kind === 'quoted', bare: simple.kind === 'bare' }];
   }
   const elements: Element[] = [];
-  let current: Part[] = [];
-  const close = (like: Word): void => {
-    if (current.length > 0 && current.some((p) => p.text.length > 0 || p.kind === 'quoted')) {
-      const word = wordFromParts(current, like);
-      elements.push({ text: word.text, word });
-    }
-    current = [];
+  let text = '';
+  let quoted = false;
+  let bare = false;
+  let group = false;
+  const close = (): void => {
+    if (text.length > 0 || quoted) elements.push({ text, literal: quoted && !bare && !group, bare: bare && !quoted && !group });
+    text = '';
+    quoted = bare = group = false;
   };
   for (const word of words) {
     for (const part of word.parts) {
-      if (part.kind !== 'bare' || !part.text.includes(',')) {
-        current.push(part);
+      if (part.kind !== 'bare') {
+        text += part.text;
+        if (part.kind === 'quoted') quoted = true;
+        else group = true;
         continue;
       }
-      const pieces = part.text.split(',');
-      pieces.forEach((piece, index) => {
-        if (index > 0) close(word);
-        if (piece.length > 0) current.push({ kind: 'bare', text: piece });
-      });
+      let from = 0;
+      for (let comma = part.text.indexOf(','); comma >= 0; comma = part.text.indexOf(',', from)) {
+        if (comma > from) {
+          text += part.text.slice(from, comma);
+          bare = true;
+        }
+        close();
+        if (elements.length >= limit) return elements;
+        from = comma + 1;
+      }
+      if (from < part.text.length) {
+        text += part.text.slice(from);
+        bare = true;
+      }
     }
-    close(word);
+    close();
+    if (elements.length >= limit) return elements;
   }
   return elements;
 }
@@ -186,6 +209,8 @@ export function hashEntry(words: readonly Word[]): HashEntry | null {
   return { key: split.key, value: split.value };
 }
 
+const REDIRECTION_START = new Set(['>', '<', '*', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+
 /**
  * Drops output redirections (`>nul`, `2>&1`, `> out.txt`, `*>$null`) and input redirections
  * (`< in.txt`) so their targets are not read as arguments. `<FilePath>`-style placeholders stay.
@@ -196,6 +221,10 @@ export function dropRedirections(words: readonly Word[]): Word[] {
     const word = words[i]!;
     const first = firstPart(word);
     const text = first !== undefined && first.kind === 'bare' ? first.text : '';
+    if (!REDIRECTION_START.has(text[0] ?? '')) {
+      kept.push(word);
+      continue;
+    }
     const output = /^[\d*]?>>?/.exec(text.length <= 256 ? text : text.slice(0, 8));
     if (output !== null) {
       // A bare operator (`>`, `2>`) takes the next word as its target; `2>&1` and `>file` do not.

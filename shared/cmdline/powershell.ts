@@ -17,15 +17,20 @@ import {
   parameterOf,
   splatName,
   variableAssignment,
+  variableInText,
   variableName,
   type Element,
 } from './powershell-syntax';
 import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, mentionsCodeSigning, mentionsCodeSigningOid } from './scan';
+import type { ArgumentSource } from './host';
 import type { Group, Statement, Word } from './tokenize';
 
 export interface ScriptHooks {
-  /** Facts of a native program the script runs, or null when the name is not a program the parser knows. */
-  native(name: string, args: readonly Word[]): CommandFacts[] | null;
+  /**
+   * Facts of a native program the script runs, or null when the name is not a program the parser
+   * knows. `source` is the script, for launchers that read the rest of the command as written.
+   */
+  native(name: string, args: readonly Word[], source: ArgumentSource): CommandFacts[] | null;
   /** Facts of script text the script evaluates (Invoke-Expression). */
   script(text: string): CommandFacts[];
 }
@@ -45,6 +50,8 @@ interface Call {
   text(name: string): string | null;
   /** The array elements of a value, variables resolved. */
   elements(name: string): string[];
+  /** The first array element of a value, variables resolved. */
+  firstElement(name: string): string | null;
   /** A switch that is present and not turned off with `:$false`. */
   on(name: string): boolean;
 }
@@ -101,7 +108,7 @@ const CMDLETS: readonly CmdletSpec[] = [
     switches: ['AlternateSignatureAlgorithm', 'ExistingKey', 'SmimeCapabilities', 'TestRoot'],
     analyse(call, facts) {
       facts.action = 'create-cert';
-      facts.subject = call.text('subject') ?? call.elements('dnsname')[0] ?? null;
+      facts.subject = call.text('subject') ?? call.firstElement('dnsname');
       facts.store = storeOf(call.text('certstorelocation'));
       // -Type CodeSigningCert (the enum value; `CodeSigning` is accepted by its prefix).
       if (/^codesign/i.test(call.text('type') ?? '')) facts.codeSigningEku = true;
@@ -228,7 +235,7 @@ const CMDLETS: readonly CmdletSpec[] = [
       const typeWord = call.named.get('typename')?.[0];
       if (typeWord === undefined || typeWord.parts.some((p) => p.kind === 'group')) return [facts];
       const type = typeWord.text.slice(-64);
-      const first = arrayElements(call.named.get('argumentlist') ?? [])[0];
+      const first = arrayElements(call.named.get('argumentlist') ?? [], 1)[0];
       if (/X509Store$/i.test(type)) {
         const store = first === undefined ? null : storeNameArgument(first);
         facts.store ??= store;
@@ -284,7 +291,7 @@ function storeNameArgument(element: Element): string | null {
 
 /** First argument of an X509Certificate2 constructor when it is a file name rather than bytes. */
 function certificateFileArgument(element: Element): string | null {
-  return isStringLiteral(element.word) || hasCertFileExtension(element.text) ? element.text : null;
+  return element.literal || hasCertFileExtension(element.text) ? element.text : null;
 }
 
 class ScriptWalker implements CmdletContext {
@@ -293,7 +300,10 @@ class ScriptWalker implements CmdletContext {
   /** Set while analysing a statement that opens an X509Store (undefined: it opens none). */
   private opened: { store: string | null } | undefined;
 
-  constructor(readonly hooks: ScriptHooks) {}
+  constructor(
+    private readonly source: string,
+    readonly hooks: ScriptHooks,
+  ) {}
 
   openedStore(store: string | null): void {
     this.opened = { store };
@@ -341,11 +351,12 @@ class ScriptWalker implements CmdletContext {
       if (spec !== undefined) {
         result = spec.analyse(this.bind(spec, args), facts, this);
       } else {
-        const native = this.hooks.native(name, args);
+        const end = (args[args.length - 1] ?? nameWord!).end;
+        const native = this.hooks.native(name, args, { text: this.source, end });
         if (native !== null) return native;
       }
     }
-    this.scan(body, nameWord, facts);
+    this.scan(body, name === null ? undefined : nameWord, facts);
     return result;
   }
 
@@ -357,10 +368,12 @@ class ScriptWalker implements CmdletContext {
       const value = this.variables.get(variable);
       return afterCallOperator && value?.kind === 'string' ? value.value : null;
     }
-    if (isStringLiteral(word)) {
-      // `& "C:\...\signtool.exe"`; a quoted program path without `&` is an error in PowerShell but
-      // is how such lines are often pasted.
-      return afterCallOperator || ['exe', 'com'].includes(extensionOf(word.text)) ? word.text : null;
+    if (word.parts[0]?.kind === 'quoted') {
+      // A statement that starts with a string is an expression, except `& "C:\...\signtool.exe"`;
+      // a quoted program path without `&` is an error in PowerShell but is how such lines are
+      // often pasted.
+      const program = afterCallOperator || ['exe', 'com'].includes(extensionOf(word.text));
+      return program && isStringLiteral(word) ? word.text : null;
     }
     return /^[\d[@$-]/.test(word.text) ? null : word.text;
   }
@@ -402,7 +415,7 @@ class ScriptWalker implements CmdletContext {
       const target = open[index];
       if (target !== undefined) named.set(target, value);
     });
-    const resolve = (element: Element): string => this.stringOf(element.word) ?? element.text;
+    const resolve = (element: Element): string => this.resolve(element);
     return {
       named,
       literal: (name) => {
@@ -415,11 +428,22 @@ class ScriptWalker implements CmdletContext {
         return first === undefined ? null : (this.stringOf(first) ?? first.text);
       },
       elements: (name) => arrayElements(named.get(name) ?? []).map(resolve),
+      firstElement: (name) => {
+        const first = arrayElements(named.get(name) ?? [], 1)[0];
+        return first === undefined ? null : resolve(first);
+      },
       on: (name) => {
         const value = named.get(name);
         return value !== undefined && !(value.length === 1 && /^\$false$|^0$/i.test(value[0]!.text));
       },
     };
+  }
+
+  /** An array element's text, or the string its variable holds. */
+  private resolve(element: Element): string {
+    const name = element.bare ? variableInText(element.text) : null;
+    const value = name === null ? undefined : this.variables.get(name);
+    return value?.kind === 'string' ? value.value : element.text;
   }
 
   /** The string a variable word holds when the script assigned it a literal, else null. */
@@ -442,7 +466,7 @@ class ScriptWalker implements CmdletContext {
       if (!facts.codeSigningEku && mentionsCodeSigningOid(text)) facts.codeSigningEku = true;
       if (word !== nameWord) {
         for (const element of arrayElements([word])) {
-          const value = this.stringOf(element.word) ?? element.text;
+          const value = this.resolve(element);
           if (hasCertFileExtension(value)) facts.files.push(value);
         }
       }
@@ -464,7 +488,7 @@ class ScriptWalker implements CmdletContext {
   }
 
   private dotNetCall(callee: string, group: Group, text: string, facts: CommandFacts): void {
-    const first = arrayElements(group.statements[0]?.words ?? [])[0];
+    const first = arrayElements(group.statements[0]?.words ?? [], 1)[0];
     if (/X509Store(\]::new)?$/i.test(callee)) {
       const store = first === undefined ? null : storeNameArgument(first);
       facts.store ??= store;
@@ -504,9 +528,9 @@ class ScriptWalker implements CmdletContext {
   }
 }
 
-/** Facts of every command in a tokenized PowerShell script, in execution order. */
-export function analysePowerShell(statements: readonly Statement[], hooks: ScriptHooks): CommandFacts[] {
-  const walker = new ScriptWalker(hooks);
+/** Facts of every command in a PowerShell script (its text and its tokens), in execution order. */
+export function analysePowerShell(script: string, statements: readonly Statement[], hooks: ScriptHooks): CommandFacts[] {
+  const walker = new ScriptWalker(script, hooks);
   walker.walk(statements);
   return walker.out;
 }

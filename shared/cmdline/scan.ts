@@ -70,8 +70,12 @@ export interface CertDrivePath {
  * cut to its store level: the store is what the line names, the rest identifies one certificate.
  * A path that stops at the location (`Cert:\LocalMachine`) names no store and is skipped.
  */
+const CERT_DRIVE = /cert:[\\/]/gi;
+
 export function findCertDrivePath(text: string): CertDrivePath | null {
-  const pattern = /cert:[\\/]/gi;
+  if (!text.includes(':')) return null;
+  const pattern = CERT_DRIVE;
+  pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
     const components: [number, number][] = [];
     let i = match.index + match[0].length;

@@ -52,7 +52,7 @@ export interface Statement {
 export const MAX_GROUP_DEPTH = 16;
 
 const SPACES = new Set([' ', '\t', '\f', '\v', '\u00a0', '\u1680', '\u202f', '\u205f', '\u3000', '\ufeff']);
-const isSpace = (ch: string): boolean => SPACES.has(ch) || (ch >= '\u2000' && ch <= '\u200a');
+const isSpace = (ch: string): boolean => ch === ' ' || SPACES.has(ch) || (ch >= '\u2000' && ch <= '\u200a');
 const isNewline = (ch: string | undefined): boolean => ch === '\n' || ch === '\r';
 
 /** PowerShell accepts typographic quotes, and documentation copy-pastes bring them into cmd lines too. */
@@ -110,9 +110,30 @@ class WordBuilder {
   }
 }
 
-const ARGV_SPECIAL = new Set(['\\', '\n', '\r', ...DOUBLE_QUOTES, ...SINGLE_QUOTES]);
-const CMD_SPECIAL = new Set(['\\', '"', '^', '&', '|', '\n', '\r', ';']);
-const POWERSHELL_SPECIAL = new Set(['\n', '\r', ';', '|', '&', '#', '<', '`', '@', '$', '(', ')', '{', '}', ...DOUBLE_QUOTES, ...SINGLE_QUOTES]);
+/**
+ * Finds the end of a run of ordinary characters (neither blank nor in `special`, or only not in
+ * `special` when blanks are ordinary), so that words are copied in slices rather than character by
+ * character. ASCII is classified through a table.
+ */
+function runScanner(special: readonly string[], blanksEndRuns: boolean): (text: string, from: number) => number {
+  const specials = new Set(special);
+  const stops = new Uint8Array(128);
+  for (let code = 0; code < 128; code++) {
+    const ch = String.fromCharCode(code);
+    stops[code] = specials.has(ch) || (blanksEndRuns && isSpace(ch)) ? 1 : 0;
+  }
+  return (text, from) => {
+    let i = from;
+    for (; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code < 128 ? stops[code] === 1 : specials.has(text[i]!) || (blanksEndRuns && isSpace(text[i]!))) break;
+    }
+    return i;
+  };
+}
+const argvRun = runScanner(['\\', '\n', '\r', ...DOUBLE_QUOTES, ...SINGLE_QUOTES], true);
+const cmdRun = runScanner(['\\', '"', '^', '&', '|', '\n', '\r', ';'], false);
+const powershellRun = runScanner(['\n', '\r', ';', '|', '&', '#', '<', '`', '@', '$', '(', ')', '{', '}', ...DOUBLE_QUOTES, ...SINGLE_QUOTES], true);
 
 /** Index of the last single-quote-like character, so an unmatched quote is detected in O(1). */
 function lastSingleQuote(text: string): number {
@@ -121,18 +142,19 @@ function lastSingleQuote(text: string): number {
 }
 
 /**
- * Splits one command into words the way the Microsoft C runtime builds argv: whitespace separates,
+ * Splits one command into words (at most `limit`, so that callers that only need the program
+ * name and its first switches do not pay for the rest) the way the Microsoft C runtime builds argv: whitespace separates,
  * double quotes group, backslashes are literal except in front of a double quote (2n backslashes
  * and a quote give n backslashes and a delimiter; 2n+1 give n and a literal quote), and `""` inside
  * quotes is a literal quote. A single quote opening a word also groups (sh style) when it is closed
  * later on; an apostrophe inside a word (`O'Brien`) stays literal.
  */
-export function splitArgv(text: string): Word[] {
+export function splitArgv(text: string, limit = Infinity): Word[] {
   const words: Word[] = [];
   const n = text.length;
   const lastSingle = lastSingleQuote(text);
   let i = 0;
-  while (i < n) {
+  while (i < n && words.length < limit) {
     while (i < n && (isSpace(text[i]!) || isNewline(text[i]))) i++;
     if (i >= n) break;
     const word = new WordBuilder(i);
@@ -178,8 +200,7 @@ export function splitArgv(text: string): Word[] {
         continue;
       }
       // Copy the run of ordinary characters at once rather than one by one.
-      let j = i + 1;
-      while (j < n && !ARGV_SPECIAL.has(text[j]!) && !isSpace(text[j]!)) j++;
+      const j = argvRun(text, i + 1);
       word.add(text.slice(i, j), inDouble ? 'quoted' : 'bare');
       i = j;
     }
@@ -197,12 +218,27 @@ export function splitArgv(text: string): Word[] {
  */
 export function tokenizeCmd(line: string): Statement[] {
   const statements: Statement[] = [];
+  for (const command of splitCmdCommands(line)) {
+    const words = splitArgv(command.text);
+    if (words.length > 0) statements.push({ words, separator: command.separator });
+  }
+  return statements;
+}
+
+export interface CmdCommand {
+  /** The command's text with cmd's carets applied, ready for {@link splitArgv}. */
+  readonly text: string;
+  readonly separator: Separator | null;
+}
+
+/** The cmd.exe layer of {@link tokenizeCmd}: commands as text, blank ones dropped. */
+export function splitCmdCommands(line: string): CmdCommand[] {
+  const commands: CmdCommand[] = [];
   const n = line.length;
   let buffer = '';
   let inQuote = false;
   const flush = (separator: Separator | null): void => {
-    const words = splitArgv(buffer);
-    if (words.length > 0) statements.push({ words, separator });
+    if (buffer.trim() !== '') commands.push({ text: buffer, separator });
     buffer = '';
   };
   let i = 0;
@@ -274,13 +310,12 @@ export function tokenizeCmd(line: string): Statement[] {
       i++;
       continue;
     }
-    let j = i + 1;
-    while (j < n && !CMD_SPECIAL.has(line[j]!)) j++;
+    const j = cmdRun(line, i + 1);
     buffer += line.slice(i, j);
     i = j;
   }
   flush(null);
-  return statements;
+  return commands;
 }
 
 const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b' };
@@ -444,8 +479,7 @@ export function tokenizePowerShell(script: string): Statement[] {
       stack.pop();
       i++;
     } else {
-      let j = i + 1;
-      while (j < n && !POWERSHELL_SPECIAL.has(script[j]!) && !isSpace(script[j]!)) j++;
+      const j = powershellRun(script, i + 1);
       wordOf(frame, i).add(script.slice(i, j), 'bare');
       i = j;
     }

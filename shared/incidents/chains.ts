@@ -39,6 +39,15 @@ export function chainRole(finding: Finding): ChainRole | null {
   return null;
 }
 
+/**
+ * A step of a chain's creation side: a creation, or a conversion of key files (pvk2pfx, openssl
+ * pkcs12) that may carry the created key to the file a later signing uses. These are the steps
+ * worth remembering across hunt cycles (see recentSteps.ts).
+ */
+export function isCreationSideStep(finding: Finding): boolean {
+  return chainRole(finding) === 'create' || finding.action === 'convert-key';
+}
+
 export type IdentityComparison =
   | { result: 'match'; basis: Exclude<ChainLinkBasis, 'device-time'> }
   | { result: 'conflict' }
@@ -118,7 +127,7 @@ function creationSide(creation: Finding, deviceFindings: readonly Finding[], win
   const candidates = deviceFindings.filter(
     (f) =>
       f !== creation &&
-      (chainRole(f) === 'create' || f.action === 'convert-key') &&
+      isCreationSideStep(f) &&
       Math.abs(findingTime(f) - start) <= windowMs,
   );
   const steps = [creation];

@@ -10,24 +10,31 @@
  * records it only after the caller has durably enqueued the notification. A crash in between
  * re-announces next cycle (the delivery ledger downstream drops the duplicate) instead of losing
  * the alert.
+ *
+ * What was announced (count, severity, chain flag) is kept per row. An escalation (severity rose,
+ * or the incident became a chain) is announced at once; more of the same waits for the update
+ * interval. Whatever is not announced yet is "pending": the row then carries `pendingSince` and
+ * the bounded Incident it would announce, so `pendingAnnouncements` can send it once the interval
+ * has passed even if no later hunt window sees the incident again (10-minute windows rarely do).
  */
 import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import { SEVERITIES, type Severity } from '../model/finding';
+import { SEVERITIES, type Finding, type Severity } from '../model/finding';
 import { CONFIDENCES, INCIDENT_STATUSES, type Confidence, type Incident, type IncidentStatus } from '../model/incident';
+import { boundedIncidentJson } from './bound';
+import { escapeKeyPart, hasStatus, MAX_PROPERTY_CHARS, submitInBatches } from './tables';
 
 export const DEFAULT_UPDATE_INTERVAL_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_STORED_FINDING_IDS = 200;
-/** Version of the row layout below (not of the Incident payload). */
-export const INCIDENT_ROW_VERSION = 1;
+/**
+ * Version of the row layout below (not of the Incident payload). 2 added the announced severity and
+ * chain flag and the pending announcement; version-1 rows read as "announced as stored".
+ */
+export const INCIDENT_ROW_VERSION = 2;
 
-const MAX_TRANSACTION_ACTIONS = 100;
 /** Table service: at most 15 comparisons in one $filter; one is the PartitionKey. */
 const MAX_ROWKEYS_PER_FILTER = 14;
-/** A string property holds at most 64 KiB (32K UTF-16 chars); keep a margin. */
-const MAX_IDS_JSON_CHARS = 30_000;
-/** A transaction payload is capped at 4 MiB; stay well below it. */
-const MAX_TRANSACTION_CHARS = 2_000_000;
+const MAX_IDS_JSON_CHARS = MAX_PROPERTY_CHARS;
 const MAX_ALIAS_HOPS = 3;
 const DEFAULT_MAX_ATTEMPTS = 5;
 
@@ -39,9 +46,14 @@ export interface IncidentStoreOptions {
 }
 
 export interface UpsertOptions {
-  /** Minimum time between two announcements of one incident; new findings in between wait. */
+  /**
+   * Minimum time between two announcements of one incident; new findings in between wait.
+   * Escalations (severity up, or now a chain) never wait.
+   */
   updateIntervalMs?: number;
 }
+
+export type PendingOptions = UpsertOptions;
 
 export interface Announcement {
   kind: 'new' | 'update';
@@ -58,6 +70,10 @@ export interface IncidentRef {
   id: string;
   /** The count that was announced: later findings stay pending. */
   findingCount: number;
+  /** The severity announced; when absent, the row's severity at marking time is taken as announced. */
+  severity?: Severity;
+  /** Whether the announcement was a chain; when absent, the row's chain flag is taken as announced. */
+  chain?: boolean;
 }
 
 export interface StoredFindingId {
@@ -87,6 +103,17 @@ export interface StoredIncident {
   findingIdsFloor: number | null;
   lastAnnouncedAt: string | null;
   announcedFindingCount: number;
+  /** Severity of the last announcement; null before the first. */
+  announcedSeverity: Severity | null;
+  /** Whether the last announcement already was a chain. */
+  announcedChain: boolean;
+  /** Set while something is not announced yet (findings beyond the announced count, an escalation). */
+  pendingSince: string | null;
+  /**
+   * While pending: JSON of the Incident that would be announced, with its evidence bounded to fit
+   * a property (see bound.ts) and without `findingIds` (this row holds them).
+   */
+  pendingPayload: string | null;
   /** Set on alias rows: the chain incident this id was merged into. */
   mergedInto: string | null;
   updatedAt: string;
@@ -116,6 +143,13 @@ type IncidentEntity = {
   findingIdsFloor: string;
   lastAnnouncedAt: string;
   announcedFindingCount: number;
+  announcedSeverity: string;
+  announcedChain: boolean;
+  /** ISO time or '': the server-side filter of `pendingAnnouncements`. */
+  pendingSince: string;
+  /** Derived on write: an escalation is not announced yet (lets the filter skip the interval). */
+  escalationPending: boolean;
+  pendingPayload: string;
   mergedInto: string;
   updatedAt: string;
 };
@@ -125,15 +159,12 @@ type IncidentEntity = {
  * percent-encoded per part, so `tenant|rule` stays unambiguous and reversible.
  */
 export function incidentPartitionKey(tenantId: string, ruleId: string): string {
-  const escape = (part: string): string => encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `${escape(tenantId)}|${escape(ruleId)}`;
+  return `${escapeKeyPart(tenantId)}|${escapeKeyPart(ruleId)}`;
 }
 
 function isEtagConflict(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return false;
-  const status = (error as { statusCode?: unknown }).statusCode;
   // 412: the row changed since we read it; 409: someone created it since we found it missing.
-  return status === 412 || status === 409;
+  return hasStatus(error, 412, 409);
 }
 
 function str(value: unknown, fallback = ''): string {
@@ -167,6 +198,10 @@ function parseIds(json: string): StoredFindingId[] {
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredIncident {
   const floor = str(entity.findingIdsFloor);
   const floorMs = floor ? Date.parse(floor) : NaN;
+  const severity = oneOf(SEVERITIES, entity.severity, 'informational');
+  const chain = entity.chain === true;
+  const lastAnnouncedAt = str(entity.lastAnnouncedAt) || null;
+  const announcedSeverity = str(entity.announcedSeverity);
   return {
     partitionKey: str(entity.partitionKey),
     id: str(entity.rowKey),
@@ -174,17 +209,24 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredI
     tenantId: str(entity.tenantId),
     ruleId: str(entity.ruleId),
     title: str(entity.title),
-    chain: entity.chain === true,
+    chain,
     firstSeen: str(entity.firstSeen),
     lastSeen: str(entity.lastSeen),
     findingCount: num(entity.findingCount),
-    severity: oneOf(SEVERITIES, entity.severity, 'informational'),
+    severity,
     confidence: oneOf(CONFIDENCES, entity.confidence, 'low'),
     status: oneOf(INCIDENT_STATUSES, entity.status, 'new'),
     findingIds: parseIds(str(entity.findingIds)),
     findingIdsFloor: Number.isNaN(floorMs) ? null : floorMs,
-    lastAnnouncedAt: str(entity.lastAnnouncedAt) || null,
+    lastAnnouncedAt,
     announcedFindingCount: num(entity.announcedFindingCount),
+    // Version-1 rows did not record what was announced: take the stored state as announced, so an
+    // upgrade neither re-announces every incident nor misses an escalation merged after it.
+    announcedSeverity:
+      lastAnnouncedAt === null ? null : announcedSeverity ? oneOf(SEVERITIES, announcedSeverity, severity) : severity,
+    announcedChain: typeof entity.announcedChain === 'boolean' ? entity.announcedChain : lastAnnouncedAt !== null && chain,
+    pendingSince: str(entity.pendingSince) || null,
+    pendingPayload: str(entity.pendingPayload) || null,
     mergedInto: str(entity.mergedInto) || null,
     updatedAt: str(entity.updatedAt),
   };
@@ -211,8 +253,98 @@ function toEntity(row: RowState): IncidentEntity {
     findingIdsFloor: row.findingIdsFloor === null ? '' : new Date(row.findingIdsFloor).toISOString(),
     lastAnnouncedAt: row.lastAnnouncedAt ?? '',
     announcedFindingCount: row.announcedFindingCount,
+    announcedSeverity: row.announcedSeverity ?? '',
+    announcedChain: row.announcedChain,
+    pendingSince: row.pendingSince ?? '',
+    escalationPending: isEscalated(row),
+    pendingPayload: row.pendingPayload ?? '',
     mergedInto: row.mergedInto ?? '',
     updatedAt: row.updatedAt,
+  };
+}
+
+/** Announced before, and since then the severity rose or the incident became a chain. */
+function isEscalated(row: RowState): boolean {
+  if (row.mergedInto !== null || row.lastAnnouncedAt === null) return false;
+  const rose = row.announcedSeverity !== null && SEVERITIES.indexOf(row.severity) > SEVERITIES.indexOf(row.announcedSeverity);
+  return rose || (row.chain && !row.announcedChain);
+}
+
+/** Something about this incident has not been announced yet. */
+function isPending(row: RowState): boolean {
+  return row.mergedInto === null && (row.findingCount > row.announcedFindingCount || isEscalated(row));
+}
+
+/**
+ * What to announce for the row now, if anything: `new` until the first announcement was marked;
+ * then `update` at once for an escalation, and for more findings once the interval has passed.
+ */
+function dueKind(row: RowState, now: Date, intervalMs: number): Announcement['kind'] | null {
+  if (row.mergedInto !== null) return null;
+  if (row.lastAnnouncedAt === null) return row.findingCount > 0 ? 'new' : null;
+  if (isEscalated(row)) return 'update';
+  if (row.findingCount <= row.announcedFindingCount) return null;
+  const since = now.getTime() - Date.parse(row.lastAnnouncedAt);
+  // An unreadable announcement time must not hold updates back forever.
+  return Number.isNaN(since) || since >= intervalMs ? 'update' : null;
+}
+
+/** Keeps `pendingSince` (first time pending) while pending; clears it and the payload when not. */
+function settle(row: RowState, at: string): RowState {
+  if (isPending(row)) return { ...row, pendingSince: row.pendingSince ?? at };
+  return { ...row, pendingSince: null, pendingPayload: null };
+}
+
+/**
+ * The stored pending Incident. It is our own serialization, so a shape check guards only against
+ * a damaged property; a row whose payload cannot be read is left pending rather than guessed at.
+ */
+function parsePayload(json: string | null): Incident | null {
+  if (!json) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  if (!('id' in value) || typeof value.id !== 'string') return null;
+  if (!('findings' in value) || !Array.isArray(value.findings)) return null;
+  if (!('schemaVersion' in value) || typeof value.schemaVersion !== 'string') return null;
+  return value as Incident;
+}
+
+function compareFindingTimes(a: Finding, b: Finding): number {
+  return compareIds({ id: a.id, time: Date.parse(a.timestamp) || 0 }, { id: b.id, time: Date.parse(b.timestamp) || 0 });
+}
+
+/**
+ * The Incident to announce for a row: the payload that best describes it (one with the row's id,
+ * a chain payload for a chain row), with the row's totals, and as evidence this cycle's findings
+ * plus those of the stored pending payload (findings held back by the interval).
+ */
+function compose(row: RowState, payloads: readonly Incident[], stored: Incident | null, kind: Announcement['kind']): Incident | null {
+  const candidates = [...payloads.filter((p) => p.id === row.id), ...payloads.filter((p) => p.id !== row.id), ...(stored ? [stored] : [])];
+  // The chain flag must match the row: announcing a chain row as "no chain" would be recorded as
+  // announced that way and re-trigger the escalation forever.
+  const base = candidates.find((p) => p.chain === row.chain) ?? candidates[0];
+  if (!base) return null;
+  const evidence = new Map<string, Finding>();
+  for (const f of stored?.findings ?? []) evidence.set(f.id, f);
+  // This cycle's findings win: they are whole (the stored ones may have lost `raw`).
+  for (const p of payloads) for (const f of p.findings) evidence.set(f.id, f);
+  return {
+    ...base,
+    id: row.id,
+    chain: row.chain,
+    firstSeen: row.firstSeen,
+    lastSeen: row.lastSeen,
+    findingCount: row.findingCount,
+    findingIds: row.findingIds.map((f) => f.id),
+    severity: row.severity,
+    confidence: row.confidence,
+    status: kind === 'new' ? 'new' : 'updated',
+    findings: [...evidence.values()].sort(compareFindingTimes),
   };
 }
 
@@ -276,11 +408,13 @@ export class IncidentStore {
 
   /**
    * Merges incidents into their rows and returns what to announce: `new` for an incident never
-   * announced, `update` when it has findings beyond the announced count and the last announcement
-   * is at least `updateIntervalMs` old. The same findings again change nothing and announce nothing.
+   * announced; `update` at once when its severity rose or it became a chain since the last
+   * announcement; `update` for more findings once the last announcement is `updateIntervalMs` old.
+   * Anything not announced stays pending on the row (see `pendingAnnouncements`). The same
+   * findings again change nothing and announce nothing.
    */
   async upsertIncidents(incidents: readonly Incident[], now: Date, options: UpsertOptions = {}): Promise<Announcement[]> {
-    const interval = options.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS;
+    const interval = intervalOf(options);
     const byPartition = new Map<string, Incident[]>();
     for (const incident of incidents) {
       const pk = incidentPartitionKey(incident.tenantId, incident.ruleId);
@@ -290,11 +424,11 @@ export class IncidentStore {
     for (const [pk, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const targets = await this.withRetry(async () => {
         const plan = await this.plan(pk, list, now);
-        await this.submit(plan.actions);
+        await submitInBatches(this.table, plan.actions);
         return plan.targets;
       });
       for (const target of [...targets.values()].sort((a, b) => (a.row.id < b.row.id ? -1 : 1))) {
-        const announcement = this.announcementFor(target, now, interval);
+        const announcement = announcementFor(target.row, target.payloads, now, interval);
         if (announcement) announcements.push(announcement);
       }
     }
@@ -302,8 +436,39 @@ export class IncidentStore {
   }
 
   /**
-   * Records that these incidents were announced with these counts. Call only after the
-   * notification is durably enqueued. Unknown ids are ignored.
+   * Announcements that are due for incidents of one tenant and rule without being seen again:
+   * updates held back by the interval once it has passed, escalations and first announcements that
+   * were never marked (the caller crashed before enqueueing). One query, filtered server-side on
+   * `pendingSince` and the interval, so nothing pending costs exactly one request.
+   *
+   * Rows that became pending at `now` itself are left out: those are what `upsertIncidents` with
+   * the same `now` has just returned. Returns [] for them; call it after `upsertIncidents`.
+   */
+  async pendingAnnouncements(tenantId: string, ruleId: string, now: Date, options: PendingOptions = {}): Promise<Announcement[]> {
+    const interval = intervalOf(options);
+    const pk = incidentPartitionKey(tenantId, ruleId);
+    const at = now.toISOString();
+    const cutoff = new Date(now.getTime() - interval).toISOString();
+    // ISO times of one format compare as strings; '' (never announced) sorts before any cutoff.
+    // Rows without the columns (written before they existed) compare false and stay out.
+    const filter =
+      odata`PartitionKey eq ${pk} and pendingSince gt '' and pendingSince lt ${at}` +
+      odata` and (lastAnnouncedAt le ${cutoff} or escalationPending eq true)`;
+    const announcements: Announcement[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const row = stripEtag(fromEntity(entity));
+      const stored = parsePayload(row.pendingPayload);
+      if (!stored) continue;
+      const announcement = announcementFor(row, [], now, interval, stored);
+      if (announcement) announcements.push(announcement);
+    }
+    return announcements.sort((a, b) => (a.incident.id < b.incident.id ? -1 : a.incident.id > b.incident.id ? 1 : 0));
+  }
+
+  /**
+   * Records that these incidents were announced with these counts (and severity and chain flag).
+   * Call only after the notification is durably enqueued. Unknown ids are ignored. An incident with
+   * nothing left to announce stops being pending.
    */
   async markAnnounced(refs: readonly IncidentRef[], now: Date): Promise<void> {
     const byPartition = new Map<string, IncidentRef[]>();
@@ -315,23 +480,29 @@ export class IncidentStore {
     for (const [pk, list] of byPartition) {
       await this.withRetry(async () => {
         const rows = await this.read(pk, list.map((r) => r.id));
-        const announced = new Map<string, number>();
-        for (const ref of list) announced.set(ref.id, Math.max(announced.get(ref.id) ?? 0, ref.findingCount));
         const actions: TransactionAction[] = [];
-        for (const [id, count] of announced) {
+        for (const [id, refsOfId] of groupById(list)) {
           const row = rows.get(id);
           if (!row) continue;
           const { etag, ...rest } = row;
-          const next: RowState = {
-            ...rest,
-            lastAnnouncedAt: at,
-            // Never above what is stored: findings counted later stay pending for the next update.
-            announcedFindingCount: Math.max(row.announcedFindingCount, Math.min(count, row.findingCount)),
-            updatedAt: at,
-          };
+          const count = Math.max(...refsOfId.map((r) => r.findingCount));
+          const severities = refsOfId.map((r) => r.severity ?? row.severity);
+          const announcedSeverity = severities.reduce((a, b) => maxOf(SEVERITIES, a, b), rest.announcedSeverity ?? 'informational');
+          const next = settle(
+            {
+              ...rest,
+              lastAnnouncedAt: at,
+              // Never above what is stored: findings counted later stay pending for the next update.
+              announcedFindingCount: Math.max(row.announcedFindingCount, Math.min(count, row.findingCount)),
+              announcedSeverity,
+              announcedChain: row.announcedChain || refsOfId.some((r) => r.chain ?? row.chain),
+              updatedAt: at,
+            },
+            at,
+          );
           actions.push(['update', toEntity(next), 'Replace', { etag }]);
         }
-        await this.submit(actions);
+        await submitInBatches(this.table, actions);
       });
     }
   }
@@ -409,6 +580,7 @@ export class IncidentStore {
       target.payloads.push(incident);
       this.merge(target, incident, at);
     }
+    for (const target of targets.values()) if (target.dirty) target.row = stash(target.row, target.payloads, at);
 
     // Chain incidents absorb groups that would have been incidents of their own: record those ids
     // as aliases, so a later window that only sees the absorbed step updates the chain incident.
@@ -422,7 +594,8 @@ export class IncidentStore {
         if (existing?.mergedInto) continue;
         if (existing) {
           const { etag, ...rest } = existing;
-          const row: RowState = { ...rest, mergedInto: targetId, updatedAt: at };
+          // An alias announces nothing of its own any more: the chain incident speaks for it.
+          const row = settle({ ...rest, mergedInto: targetId, updatedAt: at }, at);
           aliasRows.push(row);
           aliasActions.push(['update', toEntity(row), 'Replace', { etag }]);
         } else {
@@ -460,6 +633,10 @@ export class IncidentStore {
       findingIdsFloor: null,
       lastAnnouncedAt: null,
       announcedFindingCount: 0,
+      announcedSeverity: null,
+      announcedChain: false,
+      pendingSince: null,
+      pendingPayload: null,
       mergedInto: null,
       updatedAt: at,
     };
@@ -491,55 +668,44 @@ export class IncidentStore {
     };
     target.dirty = true;
   }
+}
 
-  private announcementFor(target: Target, now: Date, intervalMs: number): Announcement | null {
-    const row = target.row;
-    if (row.mergedInto !== null || target.payloads.length === 0) return null;
-    let kind: Announcement['kind'];
-    if (row.lastAnnouncedAt === null) {
-      kind = 'new';
-    } else {
-      const since = now.getTime() - Date.parse(row.lastAnnouncedAt);
-      if (row.findingCount <= row.announcedFindingCount || since < intervalMs) return null;
-      kind = 'update';
-    }
-    const base = target.payloads.find((p) => p.id === row.id) ?? target.payloads[0];
-    if (!base) return null;
-    const findings = new Map(target.payloads.flatMap((p) => p.findings).map((f) => [f.id, f]));
-    return {
-      kind,
-      previousFindingCount: kind === 'new' ? 0 : row.announcedFindingCount,
-      incident: {
-        ...base,
-        id: row.id,
-        firstSeen: row.firstSeen,
-        lastSeen: row.lastSeen,
-        findingCount: row.findingCount,
-        findingIds: row.findingIds.map((f) => f.id),
-        severity: row.severity,
-        confidence: row.confidence,
-        status: kind === 'new' ? 'new' : 'updated',
-        findings: [...findings.values()].sort((a, b) => compareIds({ id: a.id, time: Date.parse(a.timestamp) }, { id: b.id, time: Date.parse(b.timestamp) })),
-      },
-    };
-  }
+function intervalOf(options: UpsertOptions): number {
+  const interval = options.updateIntervalMs ?? DEFAULT_UPDATE_INTERVAL_MS;
+  if (!Number.isFinite(interval) || interval < 0) throw new RangeError(`updateIntervalMs must be a non-negative number, got ${interval}`);
+  return interval;
+}
 
-  /** Batch transactions: one partition each, at most 100 actions and a bounded payload. */
-  private async submit(actions: readonly TransactionAction[]): Promise<void> {
-    let batch: TransactionAction[] = [];
-    let size = 0;
-    for (const action of actions) {
-      const actionSize = JSON.stringify(action[1]).length;
-      if (batch.length > 0 && (batch.length >= MAX_TRANSACTION_ACTIONS || size + actionSize > MAX_TRANSACTION_CHARS)) {
-        await this.table.submitTransaction(batch);
-        batch = [];
-        size = 0;
-      }
-      batch.push(action);
-      size += actionSize;
-    }
-    if (batch.length > 0) await this.table.submitTransaction(batch);
-  }
+function groupById(refs: readonly IncidentRef[]): Map<string, IncidentRef[]> {
+  const out = new Map<string, IncidentRef[]>();
+  for (const ref of refs) out.set(ref.id, [...(out.get(ref.id) ?? []), ref]);
+  return out;
+}
+
+/**
+ * Before a changed row is written: while something is pending, keep the Incident it would announce
+ * (accumulating the evidence of earlier held-back cycles), bounded to fit one property.
+ */
+function stash(row: RowState, payloads: readonly Incident[], at: string): RowState {
+  if (!isPending(row)) return settle(row, at);
+  const composed = compose(row, payloads, parsePayload(row.pendingPayload), row.lastAnnouncedAt === null ? 'new' : 'update');
+  // The row holds the ids (bounded the same way); storing them twice would only eat the budget.
+  const pendingPayload = composed ? boundedIncidentJson({ ...composed, findingIds: [] }) : row.pendingPayload;
+  return settle({ ...row, pendingPayload }, at);
+}
+
+function announcementFor(
+  row: RowState,
+  payloads: readonly Incident[],
+  now: Date,
+  intervalMs: number,
+  stored: Incident | null = parsePayload(row.pendingPayload),
+): Announcement | null {
+  const kind = dueKind(row, now, intervalMs);
+  if (!kind) return null;
+  const incident = compose(row, payloads, stored, kind);
+  if (!incident) return null;
+  return { kind, previousFindingCount: kind === 'new' ? 0 : row.announcedFindingCount, incident };
 }
 
 function stripEtag(row: StoredIncident): RowState {

@@ -53,7 +53,8 @@ export function decideRetry(
 ): RetryDecision {
   if (attempt >= policy.maxAttempts) return { action: 'give-up' };
   const ceiling = policy.schedule[attempt - 1] ?? policy.schedule[policy.schedule.length - 1] ?? 60;
-  const r = Math.min(Math.max(random(), 0), 1);
+  const drawn = random();
+  const r = Number.isFinite(drawn) ? Math.min(Math.max(drawn, 0), 1) : 1;
   let delay = Math.max(1, Math.ceil(r * ceiling));
   if (retryAfterSeconds !== null && retryAfterSeconds > 0) {
     delay = Math.max(delay, Math.ceil(Math.min(retryAfterSeconds, policy.maxRetryAfterSeconds)));

@@ -9,7 +9,7 @@
  *   NOTIFY_CHANNELS          JSON array of channels; a secret (urls and whsec_ secrets)
  *   TEAMS_DIGEST_THRESHOLD   incidents per cycle above which a Teams channel gets a digest (10)
  *   DELIVERY_MAX_ATTEMPTS    attempts per notification before the poison queue (6)
- *   DELIVERY_TIMEOUT_MS      per-attempt HTTP timeout (10000)
+ *   DELIVERY_TIMEOUT_MS      per-attempt HTTP timeout (10000; or DELIVERY_TIMEOUT_SECONDS)
  *   DELIVERY_ALLOW_LOOPBACK  "true" only in tests: http:// and loopback receivers
  *   NOTIFY_ALLOW_FOLDER      "true" only for the demo: the folder channel type
  *   Storage                  connection string of the storage account (the trigger's connection), or
@@ -87,7 +87,11 @@ export function readDeliverySettings(env: Record<string, string | undefined>): D
     channelsJson: env.NOTIFY_CHANNELS,
     digestThreshold: intSetting(env, 'TEAMS_DIGEST_THRESHOLD', DEFAULT_DIGEST_THRESHOLD, 1, 1000),
     maxAttempts: intSetting(env, 'DELIVERY_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 20),
-    timeoutMs: intSetting(env, 'DELIVERY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 120_000),
+    // DELIVERY_TIMEOUT_MS wins; DELIVERY_TIMEOUT_SECONDS is the central config's spelling.
+    timeoutMs:
+      env.DELIVERY_TIMEOUT_MS === undefined && env.DELIVERY_TIMEOUT_SECONDS !== undefined
+        ? intSetting(env, 'DELIVERY_TIMEOUT_SECONDS', DEFAULT_TIMEOUT_MS / 1000, 1, 120) * 1000
+        : intSetting(env, 'DELIVERY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 120_000),
     allowLoopbackForTests: env.DELIVERY_ALLOW_LOOPBACK === 'true',
     allowFolderChannels: env.NOTIFY_ALLOW_FOLDER === 'true',
     storage,

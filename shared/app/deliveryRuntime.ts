@@ -1,0 +1,42 @@
+/**
+ * Delivery wiring from the central settings: the notification queue, the delivery ledger, the
+ * channels and the HTTP sender (shared/notify), plus an in-process drain so the CLI and the demo
+ * deliver through exactly the code the queue-triggered function runs.
+ */
+import type { Settings } from '../config/settings';
+import { deliverMessage, type DeliveryLog } from '../notify/deliver';
+import type { DrainSummary } from '../notify/queue';
+import { createDeliveryDeps, type DeliverySettings, type WiredDeliveryDeps } from '../notify/settings';
+import type { Logger } from './logger';
+
+export function deliverySettingsOf(settings: Settings): DeliverySettings {
+  return {
+    queueName: settings.delivery.queueName,
+    tableName: settings.tables.deliveries,
+    channelsJson: settings.delivery.channelsJson,
+    digestThreshold: settings.delivery.digestThreshold,
+    maxAttempts: settings.delivery.maxAttempts,
+    timeoutMs: settings.delivery.timeoutMs,
+    allowLoopbackForTests: settings.delivery.allowLoopbackForTests,
+    allowFolderChannels: settings.delivery.allowFolderChannels,
+    storage: settings.storage,
+  };
+}
+
+/** Delivery logs carry only string/number/boolean fields; ours accepts any properties. */
+export function deliveryLogOf(log: Logger): DeliveryLog {
+  return { info: (m, f) => log.info(m, f), warn: (m, f) => log.warn(m, f), error: (m, f) => log.error(m, f) };
+}
+
+export function createDeliveryRuntime(
+  settings: Settings,
+  log: Logger,
+  overrides: Parameters<typeof createDeliveryDeps>[2] = {},
+): WiredDeliveryDeps {
+  return createDeliveryDeps(deliverySettingsOf(settings), deliveryLogOf(log), overrides);
+}
+
+/** Delivers every visible queued notification in this process (CLI, demo). */
+export async function drainNotifications(deps: WiredDeliveryDeps): Promise<DrainSummary> {
+  return deps.queue.drain((message) => deliverMessage(message, deps), { maxDequeueCount: 5 });
+}

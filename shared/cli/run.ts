@@ -1,0 +1,89 @@
+/**
+ * `run [--demo] [--out DIR] [--now ISO] [--json]`: one hunt cycle of every enabled rule, then the
+ * queued notifications delivered in-process (the same deliverer as the queue-triggered function).
+ * With --demo, the embedded default (shared/demo) supplies storage, the Graph source, the clock
+ * and a folder channel, and a readable summary is printed and written to the output folder.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../clock';
+import { loadSettings } from '../config/settings';
+import { createDeliveryRuntime, drainNotifications } from '../app/deliveryRuntime';
+import { createHuntRuntime } from '../app/huntRuntime';
+import { streamLogger } from '../app/logger';
+import { DEMO_NOW, startDemoEnvironment, type DemoEnvironment } from '../demo/demo';
+import { seedDemoAllowlist } from '../demo/seedAllowlist';
+import { writeCardsPreview } from '../notify/preview';
+import type { Finding } from '../model/finding';
+import type { Announcement } from '../notify/message';
+import type { RunRecord } from '../hunt/runRecord';
+import { parseOptions, UsageError, type CliIo } from './io';
+import { formatDemoSummary } from './summary';
+
+function fixedClock(at: Date): Clock {
+  let now = at.getTime();
+  // Time moves only as the demo "waits", so repeated runs plan identical windows.
+  return { now: () => new Date(now), sleep: async (ms) => void (now += ms) };
+}
+
+export async function runRunCommand(argv: string[], io: CliIo): Promise<number> {
+  const { positional, values, flags } = parseOptions(argv, { values: ['out', 'now', 'storage'], flags: ['demo', 'json', 'no-deliver'] });
+  if (positional.length > 0) throw new UsageError(`run takes no arguments (got ${positional.join(' ')})`);
+  const demo = flags.has('demo');
+  let now: Date | null = null;
+  if (values.now) {
+    now = new Date(values.now);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now is not a date: ${values.now}`);
+  }
+  let environment: DemoEnvironment | null = null;
+  let env = io.env;
+  if (demo) {
+    environment = await startDemoEnvironment({ outDir: values.out ?? 'demo-out', storage: values.storage ?? io.env.DEMO_STORAGE });
+    env = { ...io.env, ...environment.env };
+  }
+  try {
+    const settings = loadSettings(env);
+    const log = streamLogger(io.stderr, { json: flags.has('json'), quiet: demo });
+    const clock = demo ? fixedClock(now ?? DEMO_NOW) : now ? fixedClock(now) : systemClock;
+    const delivery = createDeliveryRuntime(settings, log, { clock });
+    const findings: Finding[] = [];
+    const announcements: Announcement[] = [];
+    const runtime = createHuntRuntime({
+      settings,
+      log,
+      clock,
+      channels: delivery.channels,
+      queue: delivery.queue,
+      onFindings: (batch) => findings.push(...batch),
+      onAnnouncements: (batch) => announcements.push(...batch),
+    });
+    await delivery.ensureStorage();
+    await runtime.ensureStorage();
+    const seeded = demo ? await seedDemoAllowlist(runtime.allowlist, clock.now()) : [];
+    const records: RunRecord[] = await runtime.runAll();
+    const drained = flags.has('no-deliver') ? null : await drainNotifications(delivery);
+
+    if (demo && environment) {
+      const out = environment.outDir;
+      await mkdir(out, { recursive: true });
+      await writeFile(join(out, 'findings.jsonl'), findings.map((f) => JSON.stringify(f)).join('\n') + (findings.length ? '\n' : ''));
+      await writeFile(join(out, 'runs.json'), `${JSON.stringify(records, null, 2)}\n`);
+      const previewPath = await writeCardsPreview(join(out, 'notifications')).catch((error: Error) => `(preview not written: ${error.message})`);
+      const summary = formatDemoSummary({ records, findings, announcements, seeded, drained, outDir: out, previewPath, graphRequests: environment.graph.requests.length });
+      await writeFile(join(out, 'summary.txt'), summary);
+      io.stdout(summary);
+    } else if (flags.has('json')) {
+      io.stdout(`${JSON.stringify({ runs: records, delivery: drained })}\n`);
+    } else {
+      for (const run of records) {
+        io.stdout(`${run.ruleId}: ${run.outcome}; ${run.counts.rows} rows, ${run.counts.findings} findings, ${run.counts.suppressed} suppressed, ` +
+          `${run.counts.incidentsNew} new incidents, ${run.counts.notificationsEnqueued} notifications${run.error ? `; ${run.error}` : ''}\n`);
+      }
+      if (drained) io.stdout(`delivered ${drained.handled}, failed ${drained.failed}, poisoned ${drained.poisoned}\n`);
+    }
+    const failed = records.length < runtime.rules.length || records.some((r) => r.outcome === 'failed' || r.outcome === 'throttled');
+    return failed ? 1 : 0;
+  } finally {
+    await environment?.stop();
+  }
+}

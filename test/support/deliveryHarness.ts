@@ -1,0 +1,98 @@
+/**
+ * A delivery test bench: a fresh Azurite ledger, an in-memory queue port that records what the
+ * deliverer enqueues (with delays) and poisons, a test clock, captured logs, and the real HTTP
+ * sender with loopback allowed and a short timeout.
+ */
+import type { Channel } from '../../shared/notify/channels';
+import { deliverMessage, type DeliveryDeps, type DeliveryLog, type DeliveryOutcome, type LogFields } from '../../shared/notify/deliver';
+import { TableDeliveryLedger, type DeliveryLedger } from '../../shared/notify/ledger';
+import { NOTIFICATION_MESSAGE_VERSION, incidentNotificationId, type NotificationMessage } from '../../shared/notify/message';
+import type { DeliveryQueuePort } from '../../shared/notify/queue';
+import { defaultRetryPolicy } from '../../shared/notify/retry';
+import { createHttpSender, type Sender } from '../../shared/notify/send';
+import { azuriteConnectionString, uniqueName } from './azurite';
+import { TestClock, incident } from './notifyFixtures';
+import type { Incident } from '../../shared/model/incident';
+
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('codesign-hunt-test-secret-0123456789').toString('base64')}`;
+export const OPS_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
+export class RecordingQueue implements DeliveryQueuePort {
+  enqueued: Array<{ message: NotificationMessage; delaySeconds: number }> = [];
+  poisoned: Array<{ message: NotificationMessage; reason: { code: string; status: number | null } }> = [];
+  raw: string[] = [];
+  async enqueue(messages: readonly NotificationMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
+    for (const message of messages) this.enqueued.push({ message, delaySeconds: options.delaySeconds ?? 0 });
+  }
+  async poison(message: NotificationMessage, reason: { code: string; status: number | null }): Promise<void> {
+    this.poisoned.push({ message, reason });
+  }
+  async poisonRaw(text: string): Promise<void> {
+    this.raw.push(text);
+  }
+  /** Removes and returns what was enqueued for `kind` (e.g. the health alerts). */
+  take(kind?: NotificationMessage['kind']): Array<{ message: NotificationMessage; delaySeconds: number }> {
+    const taken = this.enqueued.filter((e) => !kind || e.message.kind === kind);
+    this.enqueued = this.enqueued.filter((e) => !taken.includes(e));
+    return taken;
+  }
+}
+
+export interface CapturedLog {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields?: LogFields;
+}
+
+export function captureLog(): DeliveryLog & { lines: CapturedLog[]; text(): string } {
+  const lines: CapturedLog[] = [];
+  return {
+    lines,
+    info: (message, fields) => lines.push({ level: 'info', message, fields }),
+    warn: (message, fields) => lines.push({ level: 'warn', message, fields }),
+    error: (message, fields) => lines.push({ level: 'error', message, fields }),
+    text: () => JSON.stringify(lines),
+  };
+}
+
+export interface Bench {
+  deps: DeliveryDeps;
+  ledger: TableDeliveryLedger;
+  queue: RecordingQueue;
+  clock: TestClock;
+  log: ReturnType<typeof captureLog>;
+  deliver(message: NotificationMessage, overrides?: Partial<DeliveryDeps>): Promise<DeliveryOutcome>;
+}
+
+export async function createBench(channels: Channel[], options: { timeoutMs?: number; maxAttempts?: number; send?: Sender; ledger?: (l: TableDeliveryLedger) => DeliveryLedger } = {}): Promise<Bench> {
+  const ledger = TableDeliveryLedger.fromConnectionString(azuriteConnectionString(), uniqueName('deliveries'), { allowInsecureConnection: true });
+  await ledger.ensureTable();
+  const queue = new RecordingQueue();
+  // Starts at the real time: receivers verify webhook-timestamp against their own clock.
+  const clock = new TestClock(new Date());
+  const log = captureLog();
+  const deps: DeliveryDeps = {
+    channels,
+    ledger: options.ledger ? options.ledger(ledger) : ledger,
+    queue,
+    send: options.send ?? createHttpSender({ clock, timeoutMs: options.timeoutMs ?? 300, allowLoopbackForTests: true }),
+    clock,
+    log,
+    random: () => 0.5,
+    retry: defaultRetryPolicy(options.maxAttempts ?? 4),
+    leaseMs: 60_000,
+  };
+  return { deps, ledger, queue, clock, log, deliver: (message, overrides = {}) => deliverMessage(message, { ...deps, ...overrides }) };
+}
+
+export function incidentMessage(channelId: string, i: Incident = incident()): NotificationMessage {
+  return {
+    version: NOTIFICATION_MESSAGE_VERSION,
+    kind: 'incident',
+    channelId,
+    notificationId: incidentNotificationId(i.id, 'created', i.findingCount),
+    attempt: 1,
+    createdAt: '2024-05-01T12:00:00.000Z',
+    payload: { event: 'created', incident: i },
+  };
+}

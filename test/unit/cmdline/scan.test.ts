@@ -1,0 +1,66 @@
+import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, mentionsCodeSigning, mentionsCodeSigningOid } from '../../../shared/cmdline/scan';
+
+const THUMB = '5F98EBBFE735CDDAE00E33E0FD69050EF9220254';
+
+describe('findThumbprint', () => {
+  it('finds a 40-hex run on its own', () => {
+    expect(findThumbprint(THUMB)).toBe(THUMB);
+    expect(findThumbprint(`cert:\\LocalMachine\\My\\${THUMB.toLowerCase()}`)).toBe(THUMB.toLowerCase());
+    expect(findThumbprint(`"${THUMB}",x`)).toBe(THUMB);
+  });
+
+  it('ignores longer runs, runs glued to letters, and non-hex', () => {
+    expect(findThumbprint(`${THUMB}AB`)).toBeNull();
+    expect(findThumbprint(`0x${THUMB}`)).toBeNull();
+    expect(findThumbprint('G'.repeat(40))).toBeNull();
+    expect(findThumbprint('a'.repeat(64))).toBeNull();
+    expect(findThumbprint('')).toBeNull();
+  });
+});
+
+describe('code signing', () => {
+  it('matches the EKU OID exactly', () => {
+    expect(mentionsCodeSigningOid('2.5.29.37={text}1.3.6.1.5.5.7.3.3')).toBe(true);
+    expect(mentionsCodeSigningOid('1.3.6.1.5.5.7.3.1,1.3.6.1.5.5.7.3.3')).toBe(true);
+    expect(mentionsCodeSigningOid('1.3.6.1.5.5.7.3.30')).toBe(false);
+    expect(mentionsCodeSigningOid('1.3.6.1.5.5.7.3.3.1')).toBe(false);
+    expect(mentionsCodeSigningOid('11.3.6.1.5.5.7.3.3')).toBe(false);
+  });
+
+  it('matches names of code signing', () => {
+    for (const text of ['extendedKeyUsage=codeSigning', 'v3_codesign', 'code_sign', 'Code Signing', 'code-signing.cnf']) expect(mentionsCodeSigning(text)).toBe(true);
+    for (const text of ['serverAuth', 'v3_ca', 'codec']) expect(mentionsCodeSigning(text)).toBe(false);
+  });
+});
+
+describe('findCertDrivePath', () => {
+  it('cuts a drive path to its store and reads a thumbprint after it', () => {
+    expect(findCertDrivePath('Cert:\\CurrentUser\\My')).toEqual({ store: 'Cert:\\CurrentUser\\My', thumbprint: null });
+    expect(findCertDrivePath(`cert:\\localMachine\\my\\${THUMB}`)).toEqual({ store: 'cert:\\localMachine\\my', thumbprint: THUMB });
+    expect(findCertDrivePath('Cert:\\CurrentUser\\My\\<Certificate Thumbprint>')).toEqual({ store: 'Cert:\\CurrentUser\\My', thumbprint: null });
+    expect(findCertDrivePath('Cert:/LocalMachine/Root/')).toEqual({ store: 'Cert:/LocalMachine/Root', thumbprint: null });
+    expect(findCertDrivePath('Cert:\\\\LocalMachine\\\\Root')).toEqual({ store: 'Cert:\\\\LocalMachine\\\\Root', thumbprint: null });
+    expect(findCertDrivePath('@(Get-ChildItem cert:\\LocalMachine\\My -codesign)[0]')?.store).toBe('cert:\\LocalMachine\\My');
+  });
+
+  it('needs a store component', () => {
+    expect(findCertDrivePath('Cert:\\LocalMachine')).toBeNull();
+    expect(findCertDrivePath('Cert:\\')).toBeNull();
+    expect(findCertDrivePath('$cert.Thumbprint')).toBeNull();
+    expect(findCertDrivePath('Cert:\\LocalMachine Cert:\\CurrentUser\\Root')?.store).toBe('Cert:\\CurrentUser\\Root');
+  });
+});
+
+describe('file names', () => {
+  it('recognises certificate and key extensions but not requests', () => {
+    for (const name of ['a.cer', 'a.CRT', 'C:\\x\\a.pfx', 'a.p12', 'a.pvk', 'a.spc', 'a.pem', 'a.key', '<FilePath>.pfx']) expect(hasCertFileExtension(name)).toBe(true);
+    for (const name of ['a.csr', 'a.exe', 'dir.pem\\file', 'pem', '']) expect(hasCertFileExtension(name)).toBe(false);
+    expect(extensionOf('C:\\a.b\\c')).toBe('');
+  });
+
+  it('takes the last path component', () => {
+    expect(baseName('C:\\Program Files\\x\\signtool.exe')).toBe('signtool.exe');
+    expect(baseName('/usr/bin/openssl')).toBe('openssl');
+    expect(baseName('certutil')).toBe('certutil');
+  });
+});

@@ -8,10 +8,12 @@
  * pattern's NFA bit-parallel ("shift-and" with a self-loop for `*`): the set of pattern positions
  * reachable after each text character is a bitset, updated with a few word operations.
  *
- * Complexity: compile O(m) for a pattern of m code points; test O(n · ⌈(m+1)/32⌉) for a text of n
- * code points, i.e. linear in the text for every pattern and a single word operation per
- * character for patterns up to 31 tokens. No input can make it worse; the longest allowed
- * condition (512 characters) costs 17 words per character.
+ * Complexity: compile O(m) for a pattern of m code points; the NFA runs in O(n · ⌈(m+1)/32⌉) for
+ * a text of n code points, i.e. linear in the text for every pattern, one integer operation per
+ * character for patterns up to 31 tokens (the longest allowed condition, 512 characters, costs
+ * 17 words per character). Before it, cheap necessary checks reject most texts: literal prefix
+ * and suffix, and each inner literal run by native substring search (bounded by O(n · m) in the
+ * worst case, typically sublinear). Nothing is exponential and nothing backtracks.
  */
 
 export interface CompiledGlob {
@@ -23,6 +25,11 @@ export interface CompiledGlob {
   readonly literalPrefix: string;
   /** Lower-cased literal text after the last wildcard ('' when it ends with one). */
   readonly literalSuffix: string;
+  /**
+   * Every maximal run of literal characters, lower-cased, in pattern order. Each must occur in
+   * a matching text; the matcher indexes the longest and the tester uses them to reject early.
+   */
+  readonly literalSegments: readonly string[];
   test(text: string): boolean;
   /** As test(), for a text the caller already lower-cased (saves a copy per comparison). */
   testLowered(loweredText: string): boolean;
@@ -77,10 +84,29 @@ function compileNfa(tokens: Token[]): (loweredText: string) => boolean {
   const acceptBit = 1 << (m & 31);
   const zero = new Uint32Array(width);
 
+  if (width === 1) {
+    // The common case (≤ 31 tokens): the whole state set is one integer, no allocation.
+    const star = starMask[0] ?? 0;
+    const any = anyMask[0] ?? 0;
+    const literal = new Map<string, number>();
+    for (const [ch, mask] of literalMasks) literal.set(ch, mask[0] ?? 0);
+    const close = (state: number): number => (state | ((state & star) << 1)) >>> 0;
+    const start = close(1);
+    return (text: string): boolean => {
+      let state = start;
+      for (const ch of text) {
+        state = close((((state & ((literal.get(ch) ?? 0) | any)) << 1) | (state & star)) >>> 0);
+        if (state === 0) return false;
+      }
+      return (state & acceptBit) !== 0;
+    };
+  }
+
+  // Scratch buffers reused across calls: matching is synchronous and never re-entrant.
+  let state = new Uint32Array(width);
+  let next = new Uint32Array(width);
   return (text: string): boolean => {
-    // state: positions reachable so far; next: scratch for the following step.
-    let state = new Uint32Array(width);
-    let next = new Uint32Array(width);
+    state.fill(0);
     state[0] = 1;
     closeOverStars(state, starMask, width);
     for (const ch of text) {
@@ -126,6 +152,7 @@ export function compileGlob(pattern: string): CompiledGlob {
       hasWildcard,
       literalPrefix: lowered,
       literalSuffix: lowered,
+      literalSegments: [lowered],
       test: (text) => text.toLowerCase() === lowered,
       testLowered: (text) => text === lowered,
     };
@@ -143,15 +170,28 @@ export function compileGlob(pattern: string): CompiledGlob {
       .join('');
   const literalPrefix = literalText(0, firstWild);
   const literalSuffix = literalText(lastWild + 1, tokens.length);
+  const literalSegments: string[] = [];
+  let run = '';
+  for (const t of tokens) {
+    if (t.kind === 'lit') run += t.ch;
+    else if (run) {
+      literalSegments.push(run);
+      run = '';
+    }
+  }
+  if (run) literalSegments.push(run);
+  // Inner segments for the early rejection; prefix and suffix are checked positionally.
+  const inner = literalSegments.filter((seg, i) => !(i === 0 && literalPrefix) && !(i === literalSegments.length - 1 && literalSuffix));
   const nfa = compileNfa(tokens);
   const testLowered = (text: string): boolean =>
-    // Cheap rejections first; the NFA decides the rest.
-    text.startsWith(literalPrefix) && text.endsWith(literalSuffix) && nfa(text);
+    // Cheap necessary conditions first (native string search); the NFA decides the rest.
+    text.startsWith(literalPrefix) && text.endsWith(literalSuffix) && inner.every((seg) => text.includes(seg)) && nfa(text);
   return {
     pattern,
     hasWildcard,
     literalPrefix,
     literalSuffix,
+    literalSegments,
     test: (text) => testLowered(text.toLowerCase()),
     testLowered,
   };

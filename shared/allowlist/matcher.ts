@@ -9,15 +9,18 @@
  * entries match, the first one in the order given to compileAllowlist wins, so results are
  * deterministic.
  *
- * Cost: every entry is filed under ONE anchor condition, chosen to be selective:
+ * Cost: every entry is filed under ONE anchor, the most selective literal it has:
  *  - an exact condition → hash map keyed by the lower-cased value;
- *  - else a glob with a literal prefix or suffix → a character trie of prefixes (or reversed
- *    suffixes); walking it costs the length of the finding's value, not the number of entries;
- *  - else (globs like `*foo*` with no literal end) → a residual list scanned for every finding.
+ *  - else the longest literal run of a glob: a literal prefix or suffix goes into a character
+ *    trie (suffixes reversed), an inner run (`*\team7\*.pfx` → "\team7\") into an
+ *    Aho–Corasick automaton; either is walked once per finding value in time linear in the
+ *    value's length, whatever the number of entries;
+ *  - else (a glob with no literal at all, which validation forbids) → a residual list that every
+ *    finding checks.
  * Low-cardinality fields (branch, tool) anchor only when nothing better exists. Per finding we
- * look up each of its ~10 values once, then verify the candidates' other conditions; so the cost
- * grows with the number of entries that share the finding's anchor values, plus the residual
- * list, not with the size of the allowlist.
+ * walk each of its ~10 values once, then verify the candidates' other conditions; so the cost
+ * grows with the number of entries whose anchor literal actually occurs in the finding, not with
+ * the size of the allowlist.
  */
 import type { Finding } from '../model/finding';
 import type { AllowlistEntry, ConditionField } from './entry';
@@ -41,6 +44,8 @@ export interface MatcherStats {
   exactAnchored: number;
   prefixAnchored: number;
   suffixAnchored: number;
+  /** Anchored on an inner literal run of a glob (Aho–Corasick). */
+  containsAnchored: number;
   /** Entries checked against every finding of their scope (no literal anchor). */
   unanchored: number;
 }
@@ -86,7 +91,7 @@ const WEAK_FIELDS: readonly ConditionField[] = ['tool', 'branch'];
 
 type Anchor =
   | { kind: 'exact'; field: ConditionField; key: string }
-  | { kind: 'prefix' | 'suffix'; field: ConditionField; key: string }
+  | { kind: 'prefix' | 'suffix' | 'contains'; field: ConditionField; key: string }
   | { kind: 'none' };
 
 function newTrie(): TrieNode {
@@ -117,6 +122,68 @@ function trieCollect(root: TrieNode, text: string, reverse: boolean, out: Set<Co
   }
 }
 
+/**
+ * Aho–Corasick automaton over UTF-16 code units: which keys occur anywhere in a text, in one pass
+ * of O(text length + occurrences) however many keys there are.
+ */
+class SubstringIndex {
+  private readonly next: Map<string, number>[] = [new Map<string, number>()];
+  private readonly out: CompiledEntry[][] = [[]];
+  private fail: number[] = [];
+  /** Nearest node on the failure chain that has outputs (0 = none; the root has none). */
+  private dict: number[] = [];
+
+  add(key: string, entry: CompiledEntry): void {
+    let node = 0;
+    for (let i = 0; i < key.length; i++) {
+      const ch = key[i] as string;
+      const edges = this.next[node] as Map<string, number>;
+      let child = edges.get(ch);
+      if (child === undefined) {
+        child = this.next.length;
+        this.next.push(new Map<string, number>());
+        this.out.push([]);
+        edges.set(ch, child);
+      }
+      node = child;
+    }
+    (this.out[node] as CompiledEntry[]).push(entry);
+  }
+
+  /** Computes failure links breadth-first; call once after the last add(). */
+  build(): void {
+    const n = this.next.length;
+    this.fail = new Array<number>(n).fill(0);
+    this.dict = new Array<number>(n).fill(0);
+    const queue: number[] = [];
+    for (const child of (this.next[0] as Map<string, number>).values()) queue.push(child);
+    for (let head = 0; head < queue.length; head++) {
+      const u = queue[head] as number;
+      for (const [ch, v] of this.next[u] as Map<string, number>) {
+        let f = this.fail[u] as number;
+        while (f !== 0 && !(this.next[f] as Map<string, number>).has(ch)) f = this.fail[f] as number;
+        const target = (this.next[f] as Map<string, number>).get(ch);
+        const fv = target !== undefined && target !== v ? target : 0;
+        this.fail[v] = fv;
+        this.dict[v] = (this.out[fv] as CompiledEntry[]).length > 0 ? fv : (this.dict[fv] as number);
+        queue.push(v);
+      }
+    }
+  }
+
+  collect(text: string, found: Set<CompiledEntry>): void {
+    let state = 0;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i] as string;
+      while (state !== 0 && !(this.next[state] as Map<string, number>).has(ch)) state = this.fail[state] as number;
+      state = (this.next[state] as Map<string, number>).get(ch) ?? 0;
+      for (let t = (this.out[state] as CompiledEntry[]).length > 0 ? state : (this.dict[state] as number); t !== 0; t = this.dict[t] as number) {
+        for (const e of this.out[t] as CompiledEntry[]) found.add(e);
+      }
+    }
+  }
+}
+
 /** Reverses UTF-16 code units, matching how trieCollect walks a text backwards. */
 function reverseUnits(text: string): string {
   let out = '';
@@ -129,6 +196,7 @@ class ScopeIndex {
   readonly exact = new Map<ConditionField, Map<string, CompiledEntry[]>>();
   readonly prefix = new Map<ConditionField, TrieNode>();
   readonly suffix = new Map<ConditionField, TrieNode>();
+  readonly contains = new Map<ConditionField, SubstringIndex>();
   readonly unanchored: CompiledEntry[] = [];
 
   add(entry: CompiledEntry, anchor: Anchor): void {
@@ -143,6 +211,13 @@ class ScopeIndex {
       const list = byValue.get(anchor.key);
       if (list) list.push(entry);
       else byValue.set(anchor.key, [entry]);
+    } else if (anchor.kind === 'contains') {
+      let index = this.contains.get(anchor.field);
+      if (!index) {
+        index = new SubstringIndex();
+        this.contains.set(anchor.field, index);
+      }
+      index.add(anchor.key, entry);
     } else {
       const tries = anchor.kind === 'prefix' ? this.prefix : this.suffix;
       let root = tries.get(anchor.field);
@@ -163,7 +238,12 @@ class ScopeIndex {
     }
     for (const [field, root] of this.prefix) for (const v of values[field]) trieCollect(root, v, false, out);
     for (const [field, root] of this.suffix) for (const v of values[field]) trieCollect(root, v, true, out);
+    for (const [field, index] of this.contains) for (const v of values[field]) index.collect(v, out);
     for (const e of this.unanchored) out.add(e);
+  }
+
+  build(): void {
+    for (const index of this.contains.values()) index.build();
   }
 }
 
@@ -207,25 +287,27 @@ function chooseAnchor(conditions: CompiledCondition[]): Anchor {
     const glob = byField.get(field);
     if (glob && !glob.hasWildcard) return { kind: 'exact', field, key: glob.literalPrefix };
   }
-  // The longest literal end of any glob; strong fields win ties, weak fields count only if
-  // their literal is the sole option.
+  // Else the longest literal run of any glob on a strong field (a positional prefix or suffix
+  // beats an inner run of similar length: it rejects more), if it is at least 3 characters.
   let best: Anchor = { kind: 'none' };
   let bestScore = 0;
   for (const { field, glob } of conditions) {
     if (!glob.hasWildcard) continue;
     const weight = WEAK_FIELDS.includes(field) ? 0 : 1000;
-    for (const [kind, key] of [
-      ['prefix', glob.literalPrefix],
-      ['suffix', glob.literalSuffix],
-    ] as const) {
-      const score = key.length === 0 ? 0 : weight + key.length;
+    const options: [Exclude<Anchor['kind'], 'exact' | 'none'>, string, number][] = [
+      ['prefix', glob.literalPrefix, 2],
+      ['suffix', glob.literalSuffix, 2],
+      ...glob.literalSegments.map((segment): ['contains', string, number] => ['contains', segment, 0]),
+    ];
+    for (const [kind, key, bonus] of options) {
+      const score = key.length === 0 ? 0 : weight + key.length + bonus;
       if (score > bestScore) {
         bestScore = score;
         best = { kind, field, key };
       }
     }
   }
-  if (bestScore >= 1000) return best;
+  if (best.kind !== 'none' && !WEAK_FIELDS.includes(best.field) && best.key.length >= 3) return best;
   for (const field of WEAK_FIELDS) {
     const glob = byField.get(field);
     if (glob && !glob.hasWildcard) return { kind: 'exact', field, key: glob.literalPrefix };
@@ -241,7 +323,7 @@ function conditionMatches(condition: CompiledCondition, values: FindingValues): 
 export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date): AllowlistMatcher {
   const global = new ScopeIndex();
   const tenants = new Map<string, ScopeIndex>();
-  const stats: MatcherStats = { active: 0, inactive: 0, exactAnchored: 0, prefixAnchored: 0, suffixAnchored: 0, unanchored: 0 };
+  const stats: MatcherStats = { active: 0, inactive: 0, exactAnchored: 0, prefixAnchored: 0, suffixAnchored: 0, containsAnchored: 0, unanchored: 0 };
 
   entries.forEach((entry, order) => {
     if (!isEntryActive(entry, now)) {
@@ -265,6 +347,7 @@ export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date):
     if (anchor.kind === 'exact') stats.exactAnchored++;
     else if (anchor.kind === 'prefix') stats.prefixAnchored++;
     else if (anchor.kind === 'suffix') stats.suffixAnchored++;
+    else if (anchor.kind === 'contains') stats.containsAnchored++;
     else stats.unanchored++;
     let index = global;
     if (entry.scope !== 'global') {
@@ -274,6 +357,8 @@ export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date):
     }
     index.add(compiled, anchor);
   });
+  global.build();
+  for (const index of tenants.values()) index.build();
 
   return {
     compiledAt: now,

@@ -32,7 +32,8 @@ const VERBS: ReadonlyMap<string, { action: CertAction; layout: Layout }> = new M
 ]);
 
 /** -importPFX modifiers (`AT_SIGNATURE,NoExport,...`) follow the file name. */
-const PFX_MODIFIER = /^(at_keyexchange|at_signature|noexport|nocert|nochain|noroot|protect|noprotect|vsm|exportencrypted|friendlyname=|keydescription=)/i;
+const PFX_MODIFIER =
+  /^(at_keyexchange|at_signature|noexport|nocert|nochain|noroot|protect|noprotect|vsm|exportencrypted|friendlyname=|keydescription=)/i;
 
 export function analyseCertutil(args: readonly Word[]): CommandFacts {
   const parsed = parseOptions(args, SPEC);

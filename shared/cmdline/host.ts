@@ -9,7 +9,13 @@ import { looksLikeExecutable } from './programs';
 import type { Word } from './tokenize';
 
 export type HostPayload =
-  | { kind: 'script'; script: string; decoded: boolean }
+  | {
+      kind: 'script';
+      script: string;
+      decoded: boolean;
+      /** True when the script runs to the end of the command (an unquoted -Command). */
+      toEnd: boolean;
+    }
   /** -File, `-Command -` (stdin), an undecodable -EncodedCommand, or no command at all. */
   | { kind: 'none' };
 
@@ -45,22 +51,26 @@ export interface ArgumentSource {
 }
 
 /**
- * Everything from `from` to the end of the command is the command: one word is its value, several
- * are kept as written (quotes included) rather than re-joined, so values keep their spaces.
+ * The -Command script starting at `from`. A quoted value is the script, and what follows it on a
+ * command line is cmd syntax (`>nul`, `&& next`). Unquoted, everything to the end of the command
+ * is the script, kept as written rather than re-joined so that quoted values keep their spaces.
  */
-function commandFrom(from: Word, source: ArgumentSource): string {
+function commandFrom(from: Word, source: ArgumentSource): HostPayload {
+  if (from.parts.length > 0 && from.parts.every((part) => part.kind === 'quoted')) {
+    return { kind: 'script', script: from.text, decoded: false, toEnd: false };
+  }
   const rest = source.text.slice(from.start, source.end).trimEnd();
-  return rest === from.raw ? from.text : rest;
+  return { kind: 'script', script: rest === from.raw ? from.text : rest, decoded: false, toEnd: true };
 }
 
 export function powershellHostPayload(args: readonly Word[], source: ArgumentSource): HostPayload {
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
     const name = optionName(word.text, true);
-    if (name === null) return { kind: 'script', script: commandFrom(word, source), decoded: false };
+    if (name === null) return commandFrom(word, source);
     if (isEncodedCommandSwitch(word.text)) {
       const script = decodeEncodedCommand(args[i + 1]?.text ?? '');
-      return script === null ? { kind: 'none' } : { kind: 'script', script, decoded: true };
+      return script === null ? { kind: 'none' } : { kind: 'script', script, decoded: true, toEnd: false };
     }
     if (VALUED.some(([full, minimum]) => matches(name, full, minimum))) {
       i++;
@@ -69,7 +79,7 @@ export function powershellHostPayload(args: readonly Word[], source: ArgumentSou
     if (matches(name, 'command', 1) || matches(name, 'commandwithargs', 8) || name === 'cwa') {
       const next = args[i + 1];
       if (next === undefined || next.text === '-') return { kind: 'none' };
-      return { kind: 'script', script: commandFrom(next, source), decoded: false };
+      return commandFrom(next, source);
     }
     if (matches(name, 'file', 1)) return { kind: 'none' };
   }

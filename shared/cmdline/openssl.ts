@@ -21,10 +21,15 @@ const COMMON_VALUED = [
 ];
 const SPEC: OptionSpec = { slash: false, valued: valuedOptions(COMMON_VALUED) };
 /** dgst names its key files through -sign/-verify/-prverify, which take a value there. */
-const DGST_SPEC: OptionSpec = { slash: false, valued: valuedOptions([...COMMON_VALUED, 'sign', 'verify', 'prverify', 'signature', 'hmac', 'mac']) };
+const DGST_SPEC: OptionSpec = {
+  slash: false,
+  valued: valuedOptions([...COMMON_VALUED, 'sign', 'verify', 'prverify', 'signature', 'hmac', 'mac']),
+};
 
 /** Options whose value is a certificate or key file, whatever the subcommand. */
-const KEY_AND_CERT_OPTIONS = new Set(['inkey', 'key', 'keyout', 'ca', 'cakey', 'certfile', 'cafile', 'cert', 'signer', 'signkey', 'keyfile', 'recip']);
+const KEY_AND_CERT_OPTIONS = new Set([
+  'inkey', 'key', 'keyout', 'ca', 'cakey', 'certfile', 'cafile', 'cert', 'signer', 'signkey', 'keyfile', 'recip',
+]);
 /** Subcommands whose -in and -out are certificates or keys (not payloads or other data). */
 const CERT_IO_SUBCOMMANDS = new Set([
   'req', 'x509', 'pkcs12', 'genrsa', 'genpkey', 'gendsa', 'ecparam', 'rsa', 'pkey', 'ec', 'pkcs8', 'dsa', 'ca', 'crl2pkcs7', 'pkcs7',
@@ -84,7 +89,9 @@ export function analyseOpenssl(args: readonly Word[]): CommandFacts {
     const isFile =
       KEY_AND_CERT_OPTIONS.has(option.name) ||
       (subcommand === 'dgst' && (option.name === 'sign' || option.name === 'verify' || option.name === 'prverify')) ||
-      ((option.name === 'in' || option.name === 'out') && CERT_IO_SUBCOMMANDS.has(subcommand) && !isRequest(subcommand, option.name, parsed));
+      ((option.name === 'in' || option.name === 'out') &&
+        CERT_IO_SUBCOMMANDS.has(subcommand) &&
+        !isRequest(subcommand, option.name, parsed));
     if (isFile && extensionOf(value) !== 'csr') facts.files.push(value);
   }
   if (facts.action === 'sign') {

@@ -8,7 +8,7 @@
 import type { CertificateFacts } from '../model/finding';
 import { analyseCertutil } from './certutil';
 import { commandFacts, mergeFacts, type CommandFacts } from './facts';
-import { cmdPayload, powershellHostPayload, shPayload, type ArgumentSource } from './host';
+import { cmdPayload, powershellHostPayload, shPayload, type ArgumentSource, type HostPayload } from './host';
 import { analyseMakecert } from './makecert';
 import { analyseOpenssl } from './openssl';
 import { analysePowerShell, cmdletNamed } from './powershell';
@@ -89,7 +89,6 @@ const LAUNCHERS: ReadonlySet<Program> = new Set<Program>(['powershell', 'cmd', '
 class LineAnalyser {
   constructor(private readonly context: Context) {}
 
-  /** A process command line, or a line from a batch file or shell script. */
   /** Accounts for reading `text`; false when the depth or the budget is exhausted. */
   private read(text: string, depth: number): boolean {
     if (depth > MAX_DEPTH || text.length > this.context.budget) return false;
@@ -97,6 +96,7 @@ class LineAnalyser {
     return true;
   }
 
+  /** A process command line, or a line from a batch file or shell script. */
   line(text: string, depth: number, hint: ImageHint | null): CommandFacts[] {
     const line = text.trim();
     if (line === '' || !this.read(line, depth)) return [];
@@ -105,10 +105,14 @@ class LineAnalyser {
     if (first === undefined) return [];
     const launch = resolveLaunch(first.text, hint);
     if (launch.program === 'powershell') {
-      // powershell.exe receives its command line as argv, not as cmd syntax: `;` and `&` are part
-      // of -Command.
+      // powershell.exe receives its command line as argv, not as cmd syntax: in an unquoted
+      // -Command, `;` and `&` belong to the script. After a quoted one, the line is cmd syntax again
+      // (`powershell -c "..." && certutil ...` in a batch file).
       const args = splitArgv(line, LOOKAHEAD + launch.argsFrom).slice(launch.argsFrom);
-      return this.launcher('powershell', args, { text: line, end: line.length }, depth);
+      const payload = powershellHostPayload(args, { text: line, end: line.length });
+      const facts = this.host(payload, depth);
+      if (payload.kind === 'script' && payload.toEnd) return facts;
+      return [...facts, ...commands.slice(1).flatMap((command) => this.command(command.text, depth, null))];
     }
     if (launch.program === null && looksLikePowerShell(line, first)) return this.script(line, depth);
     return commands.flatMap((command, index) => this.command(command.text, depth, index === 0 ? hint : null));
@@ -120,9 +124,10 @@ class LineAnalyser {
     if (first === undefined) return [];
     const launch = resolveLaunch(first.text, hint);
     const source = { text, end: text.length };
-    const words = dropRedirections(launch.program !== null && LAUNCHERS.has(launch.program) ? splitArgv(text, LOOKAHEAD + launch.argsFrom) : splitArgv(text));
-    const args = words.slice(launch.argsFrom);
-    return launch.program === null ? [withArgumentEvidence(otherCommand(args), args)] : this.program(launch.program, args, source, depth);
+    const isLauncher = launch.program !== null && LAUNCHERS.has(launch.program);
+    const args = dropRedirections(isLauncher ? splitArgv(text, LOOKAHEAD + launch.argsFrom) : splitArgv(text)).slice(launch.argsFrom);
+    if (launch.program === null) return [withArgumentEvidence(otherCommand(args), args)];
+    return this.program(launch.program, args, source, depth);
   }
 
   program(program: Program, args: readonly Word[], source: ArgumentSource, depth: number): CommandFacts[] {
@@ -144,15 +149,17 @@ class LineAnalyser {
 
   /** Programs that run another command line: follow it. */
   private launcher(program: 'powershell' | 'cmd' | 'sh', args: readonly Word[], source: ArgumentSource, depth: number): CommandFacts[] {
-    if (program === 'powershell') {
-      const payload = powershellHostPayload(args, source);
-      const host = commandFacts('powershell');
-      if (payload.kind === 'none') return [host];
-      if (payload.decoded) this.context.decoded ??= payload.script;
-      return [host, ...this.script(payload.script, depth + 1)];
-    }
+    if (program === 'powershell') return this.host(powershellHostPayload(args, source), depth);
     const payload = program === 'cmd' ? cmdPayload(args, source) : shPayload(args);
     return payload === null ? [commandFacts('other')] : this.line(payload, depth + 1, null);
+  }
+
+  /** The PowerShell host and the script it runs. */
+  private host(payload: HostPayload, depth: number): CommandFacts[] {
+    const host = commandFacts('powershell');
+    if (payload.kind === 'none') return [host];
+    if (payload.decoded) this.context.decoded ??= payload.script;
+    return [host, ...this.script(payload.script, depth + 1)];
   }
 
   /** PowerShell script text. */

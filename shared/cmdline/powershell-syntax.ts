@@ -107,7 +107,8 @@ export function arrayElements(words: readonly Word[], limit = Infinity): Element
     return arrayElements(simple.group.statements[0]!.words, limit);
   }
   if (simple !== undefined && simple.kind !== 'group' && !(simple.kind === 'bare' && simple.text.includes(','))) {
-    return simple.text === '' && simple.kind === 'bare' ? [] : [{ text: simple.text, literal: simple.kind === 'quoted', bare: simple.kind === 'bare' }];
+    if (simple.text === '' && simple.kind === 'bare') return [];
+    return [{ text: simple.text, literal: simple.kind === 'quoted', bare: simple.kind === 'bare' }];
   }
   const elements: Element[] = [];
   let text = '';

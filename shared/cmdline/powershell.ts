@@ -21,7 +21,16 @@ import {
   variableName,
   type Element,
 } from './powershell-syntax';
-import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, mentionsCodeSigning, mentionsCodeSigningOid } from './scan';
+import {
+  baseName,
+  extensionOf,
+  findCertDrivePath,
+  findThumbprint,
+  hasCertFileExtension,
+  looksLikePath,
+  mentionsCodeSigning,
+  mentionsCodeSigningOid,
+} from './scan';
 import type { ArgumentSource } from './host';
 import type { Group, Statement, Word } from './tokenize';
 
@@ -92,7 +101,9 @@ const certProviderFilters = (call: Call, facts: CommandFacts): CommandFacts[] =>
   return [facts];
 };
 
-const CERT_PROVIDER_PARAMETERS = ['CodeSigningCert', 'DocumentEncryptionCert', 'SSLServerAuthentication', 'DnsName', 'Eku', 'ExpiringInDays'];
+const CERT_PROVIDER_PARAMETERS = [
+  'CodeSigningCert', 'DocumentEncryptionCert', 'SSLServerAuthentication', 'DnsName', 'Eku', 'ExpiringInDays',
+];
 const CERT_PROVIDER_SWITCHES = ['CodeSigningCert', 'DocumentEncryptionCert', 'SSLServerAuthentication'];
 
 const CMDLETS: readonly CmdletSpec[] = [
@@ -117,7 +128,9 @@ const CMDLETS: readonly CmdletSpec[] = [
   },
   {
     name: 'Export-PfxCertificate',
-    parameters: ['Cert', 'ChainOption', 'CryptoAlgorithmOption', 'FilePath', 'Force', 'NoClobber', 'NoProperties', 'Password', 'PFXData', 'ProtectTo'],
+    parameters: [
+      'Cert', 'ChainOption', 'CryptoAlgorithmOption', 'FilePath', 'Force', 'NoClobber', 'NoProperties', 'Password', 'PFXData', 'ProtectTo',
+    ],
     switches: ['Force', 'NoClobber', 'NoProperties'],
     positional: ['Cert', 'FilePath'],
     analyse(call, facts) {
@@ -171,7 +184,10 @@ const CMDLETS: readonly CmdletSpec[] = [
   },
   {
     name: 'Set-AuthenticodeSignature',
-    parameters: ['Certificate', 'Content', 'FilePath', 'Force', 'HashAlgorithm', 'IncludeChain', 'LiteralPath', 'SourcePathOrExtension', 'TimestampServer'],
+    parameters: [
+      'Certificate', 'Content', 'FilePath', 'Force', 'HashAlgorithm', 'IncludeChain', 'LiteralPath', 'SourcePathOrExtension',
+      'TimestampServer',
+    ],
     switches: ['Force'],
     positional: ['FilePath', 'Certificate'],
     analyse(call, facts) {
@@ -467,7 +483,7 @@ class ScriptWalker implements CmdletContext {
       if (word !== nameWord) {
         for (const element of arrayElements([word])) {
           const value = this.resolve(element);
-          if (hasCertFileExtension(value)) facts.files.push(value);
+          if (hasCertFileExtension(value) && looksLikePath(value)) facts.files.push(value);
         }
       }
       this.dotNet(word, facts);

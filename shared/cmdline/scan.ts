@@ -116,6 +116,14 @@ export function hasCertFileExtension(path: string): boolean {
   return CERT_EXTENSIONS.has(extensionOf(path));
 }
 
+/**
+ * Whether a value can be a file name rather than a message that mentions one (`"Saved to x.pfx"`):
+ * no blanks, or blanks inside a rooted path (`C:\Users\a b\c.pfx`, `$env:TEMP\a b.pfx`).
+ */
+export function looksLikePath(text: string): boolean {
+  return !/\s/.test(text) || /^([A-Za-z]:[\\/]|\\\\|\.{1,2}[\\/]|~[\\/]|[$%])/.test(text);
+}
+
 /** The last component of a Windows or POSIX path. */
 export function baseName(path: string): string {
   let cut = -1;

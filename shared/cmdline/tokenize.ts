@@ -92,6 +92,11 @@ class WordBuilder {
     this.parts.push(this.current);
   }
 
+  /** Ends the current part; the next text starts a new one (after a closing quote). */
+  endPart(): void {
+    this.current = null;
+  }
+
   addGroup(part: MutableGroupPart): void {
     this.parts.push(part);
     this.current = null;
@@ -133,7 +138,10 @@ function runScanner(special: readonly string[], blanksEndRuns: boolean): (text: 
 }
 const argvRun = runScanner(['\\', '\n', '\r', ...DOUBLE_QUOTES, ...SINGLE_QUOTES], true);
 const cmdRun = runScanner(['\\', '"', '^', '&', '|', '\n', '\r', ';'], false);
-const powershellRun = runScanner(['\n', '\r', ';', '|', '&', '#', '<', '`', '@', '$', '(', ')', '{', '}', ...DOUBLE_QUOTES, ...SINGLE_QUOTES], true);
+const powershellRun = runScanner(
+  ['\n', '\r', ';', '|', '&', '#', '<', '`', '@', '$', '(', ')', '{', '}', ...DOUBLE_QUOTES, ...SINGLE_QUOTES],
+  true,
+);
 
 /** Index of the last single-quote-like character, so an unmatched quote is detected in O(1). */
 function lastSingleQuote(text: string): number {
@@ -187,7 +195,8 @@ export function splitArgv(text: string, limit = Infinity): Word[] {
           continue;
         }
         inDouble = !inDouble;
-        word.startPart(inDouble ? 'quoted' : 'bare');
+        if (inDouble) word.startPart('quoted');
+        else word.endPart();
         i++;
         continue;
       }

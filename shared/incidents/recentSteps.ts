@@ -25,6 +25,8 @@ import { escapeKeyPart, hasStatus, MAX_TRANSACTION_ACTIONS, submitInBatches } fr
 /** Version of the row layout below. */
 export const RECENT_STEP_ROW_VERSION = 1;
 export const DEFAULT_SWEEP_LIMIT = 100;
+/** Device partitions read at once: a build farm signing on hundreds of agents must not burst. */
+const RECALL_CONCURRENCY = 8;
 
 export interface RecentStepsOptions {
   /**
@@ -151,7 +153,11 @@ export class RecentStepsStore {
   async recall(tenantId: string, ruleId: string, deviceKeys: readonly string[], now: Date, chainWindowMs: number): Promise<Finding[]> {
     assertWindow('chainWindowMs', chainWindowMs);
     const partitions = [...new Set(deviceKeys)].map((d) => recentStepsPartitionKey(tenantId, ruleId, d));
-    const results = await Promise.all(partitions.map((pk) => this.readPartition(pk, now, chainWindowMs)));
+    const results: { live: Finding[]; expired: RowKeyRef[] }[] = [];
+    for (let i = 0; i < partitions.length; i += RECALL_CONCURRENCY) {
+      const slice = partitions.slice(i, i + RECALL_CONCURRENCY);
+      results.push(...(await Promise.all(slice.map((pk) => this.readPartition(pk, now, chainWindowMs)))));
+    }
     const expired = results.flatMap((r) => r.expired);
     if (expired.length > 0) await this.deleteQuietly(expired);
     const byId = new Map<string, Finding>();

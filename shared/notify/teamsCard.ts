@@ -155,6 +155,13 @@ function confidenceLabel(value: string): string {
   return value === 'low' || value === 'medium' || value === 'high' ? value : 'unknown';
 }
 
+const CHAIN_BASIS_LABEL: Record<string, string> = {
+  subject: ', linked by certificate subject',
+  thumbprint: ', linked by thumbprint',
+  file: ', linked by certificate file',
+  'device-time': ', linked by device and time',
+};
+
 const EVENT_LABEL: Record<IncidentEvent, string> = {
   created: 'new incident',
   updated: 'updated incident',
@@ -262,7 +269,9 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
     rich([run(incident.title, L.text, { weight: 'Bolder', size: 'Medium' })]),
   ];
   if (incident.chain) {
-    header.push(label('Chain: a certificate was created and then used on the same device, T1587.002 then T1553.002', { isSubtle: true, size: 'Small' }));
+    // linkedBy is an enum, but it came off a queue: only known words reach the TextBlock.
+    const basis = CHAIN_BASIS_LABEL[String(incident.chainLink?.linkedBy)] ?? '';
+    header.push(label(`Chain: a certificate was created and then used on the same device, T1587.002 then T1553.002${basis}`, { isSubtle: true, size: 'Small' }));
   }
   const body: CardElement[] = [{ type: 'Container', style: sev.style, bleed: true, items: header }];
 

@@ -210,10 +210,12 @@ describe('held-back updates are not lost', () => {
       return f;
     };
     const first = noisy(0);
-    await mark(store, await upsert(store, [first], at(1)), at(1));
+    const [created] = await upsert(store, [first], at(1));
+    await mark(store, [created!], at(1));
     const held = Array.from({ length: 40 }, (_, i) => noisy(2 + i));
+    expect(JSON.stringify(build([first, ...held], at(45))[0]).length).toBeGreaterThan(300_000);
     expect(await upsert(store, [first, ...held], at(45))).toEqual([]);
-    const row = (await store.get(TENANT, RULE, held[0] ? build([first], at(1))[0]!.id : ''))!;
+    const row = (await store.get(TENANT, RULE, created!.incident.id))!;
     expect(row.pendingPayload!.length).toBeLessThanOrEqual(30_000);
 
     const [due] = await pending(store, at(62));

@@ -9,7 +9,7 @@ import { createHttpSender, type FetchLike } from '../../../shared/notify/send';
 import { DeliverySettingsError, readDeliverySettings } from '../../../shared/notify/settings';
 import { azuriteConnectionString, uniqueName } from '../../support/azurite';
 import { WEBHOOK_SECRET, incidentMessage } from '../../support/deliveryHarness';
-import { TestClock } from '../../support/notifyFixtures';
+import { TestClock, incident } from '../../support/notifyFixtures';
 import { startReceiver, type Receiver } from '../../support/receiver';
 
 let receiver: Receiver;
@@ -85,7 +85,7 @@ describe('deliver function', () => {
     const secretBody = WEBHOOK_SECRET.slice('whsec_'.length);
     // A fetch that puts the url into its error (as some clients do) and a receiver that refuses.
     const leakyFetch: FetchLike = async (target, init) => {
-      if (String(init.body).includes('"attempt-2-marker"')) throw new Error(`POST ${target} failed with secret ${WEBHOOK_SECRET}`);
+      if (typeof init.body === 'string' && init.body.includes('"attempt-2-marker"')) throw new Error(`POST ${target} failed with secret ${WEBHOOK_SECRET}`);
       return fetch(target, init);
     };
     const clock = new TestClock(new Date());
@@ -109,12 +109,13 @@ describe('deliver function', () => {
     const outcomes: unknown[] = [];
     try {
       receiver.script({ status: 401, body: `bad signature for ${url}` }, { hang: true }, { status: 500 }, { status: 500 });
-      const first = incidentMessage('soar');
+      const base = incident();
+      const first = incidentMessage('soar', base);
       outcomes.push(await handleDeliveryQueueEntry(first, contextCapturing(lines), deps)); // 401 → failed + health
-      const second = incidentMessage('soar', { ...first.payload.incident, id: 'inc-timeout' } as typeof first.payload.incident);
+      const second = incidentMessage('soar', { ...base, id: 'inc-timeout' });
       outcomes.push(await handleDeliveryQueueEntry(second, contextCapturing(lines), deps)); // timeout → retry
       outcomes.push(await handleDeliveryQueueEntry({ ...second, attempt: 2 }, contextCapturing(lines), deps)); // 500 → exhausted
-      const third = incidentMessage('soar', { ...first.payload.incident, id: 'inc-leaky', title: 'attempt-2-marker' } as typeof first.payload.incident);
+      const third = incidentMessage('soar', { ...base, id: 'inc-leaky', title: 'attempt-2-marker' });
       outcomes.push(await handleDeliveryQueueEntry(third, contextCapturing(lines), deps)); // leaky error → retry
       const broken = { ...incidentMessage('soar'), channelId: 'other' };
       outcomes.push(await handleDeliveryQueueEntry(broken, contextCapturing(lines), deps)); // unknown channel

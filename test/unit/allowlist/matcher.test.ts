@@ -100,10 +100,12 @@ describe('activity and scope', () => {
         makeEntry({ id: '4', conditions: { signerSubject: '*fiddler*' } }),
         makeEntry({ id: '5', conditions: { tool: 'openssl', signerSubject: 'CN=*Root' } }),
         makeEntry({ id: '6', enabled: false }),
+        makeEntry({ id: '7', conditions: { certificateFile: '*\\team7\\*.pfx' } }),
+        makeEntry({ id: '8', conditions: { signerSubject: '**' } }), // validation forbids; still safe
       ],
       NOW,
     );
-    expect(matcher.stats).toEqual({ active: 5, inactive: 1, exactAnchored: 1, prefixAnchored: 1, suffixAnchored: 2, unanchored: 1 });
+    expect(matcher.stats).toEqual({ active: 7, inactive: 1, exactAnchored: 1, prefixAnchored: 1, suffixAnchored: 2, containsAnchored: 2, unanchored: 1 });
   });
 });
 
@@ -139,9 +141,14 @@ describe('index agrees with a naive scan', () => {
 
   const word = fc.constantFrom('contoso', 'Fiddler', 'root', 'CA', 'ab', 'a', 'x.pfx', 'C:\\t\\');
   const text = fc.array(word, { minLength: 1, maxLength: 3 }).map((ws) => ws.join(''));
-  const pattern = fc
-    .tuple(fc.boolean(), text, fc.boolean(), fc.boolean())
-    .map(([lead, body, mid, trail]) => `${lead ? '*' : ''}${mid ? body.replace('o', '?') : body}${trail ? '*' : ''}`);
+  const pattern = fc.oneof(
+    fc
+      .tuple(fc.boolean(), text, fc.boolean(), fc.boolean())
+      .map(([lead, body, mid, trail]) => `${lead ? '*' : ''}${mid ? body.replace('o', '?') : body}${trail ? '*' : ''}`),
+    // Inner literal runs between wildcards exercise the Aho–Corasick index (overlapping keys).
+    fc.tuple(fc.boolean(), text, fc.constantFrom('*', '?', '*?'), text, fc.boolean()).map(([lead, a, wild, b, trail]) => `${lead ? '*' : ''}${a}${wild}${b}${trail ? '*' : ''}`),
+    fc.tuple(word, word).map(([a, b]) => `*${a}*${b}*`),
+  );
   const conditionsArb = fc
     .record(
       {
@@ -195,7 +202,7 @@ describe('index agrees with a naive scan', () => {
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 3000 },
     );
   });
 });

@@ -8,7 +8,7 @@ const cmd = (line: string): string | null => cmdPayload(...read(line));
 
 describe('powershellHostPayload', () => {
   it('takes a quoted -Command as its value', () => {
-    expect(host('powershell -NoProfile -ExecutionPolicy Bypass -Command "Get-Date; Get-Host"')).toEqual({ kind: 'script', script: 'Get-Date; Get-Host', decoded: false });
+    expect(host('powershell -NoProfile -ExecutionPolicy Bypass -Command "Get-Date; Get-Host"')).toEqual({ kind: 'script', script: 'Get-Date; Get-Host', decoded: false, toEnd: false });
   });
 
   it('keeps several -Command words as written', () => {
@@ -16,6 +16,7 @@ describe('powershellHostPayload', () => {
       kind: 'script',
       script: 'Import-Certificate -FilePath "a b.crt"  -CertStoreLocation Cert:\\LocalMachine\\Root',
       decoded: false,
+      toEnd: true,
     });
   });
 
@@ -25,12 +26,13 @@ describe('powershellHostPayload', () => {
   });
 
   it('treats the first non-switch argument as the command', () => {
-    expect(host('powershell -NoLogo New-SelfSignedCertificate -Subject CN=x')).toMatchObject({ script: 'New-SelfSignedCertificate -Subject CN=x' });
+    expect(host('powershell -NoLogo New-SelfSignedCertificate -Subject CN=x')).toMatchObject({ script: 'New-SelfSignedCertificate -Subject CN=x', toEnd: true });
+    expect(host('powershell Get-Date')).toMatchObject({ script: 'Get-Date', toEnd: true });
   });
 
   it('decodes -EncodedCommand', () => {
     const b64 = Buffer.from('Get-Date', 'utf16le').toString('base64');
-    expect(host(`powershell -e ${b64}`)).toEqual({ kind: 'script', script: 'Get-Date', decoded: true });
+    expect(host(`powershell -e ${b64}`)).toEqual({ kind: 'script', script: 'Get-Date', decoded: true, toEnd: false });
   });
 
   it('has no script for -File, stdin or nothing', () => {

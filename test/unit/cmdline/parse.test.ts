@@ -81,6 +81,12 @@ describe('parseCommandLine: launchers', () => {
     expect(facts).toMatchObject({ action: 'export-pfx', certificate: { subject: 'CN=x', files: ['C:\\t\\x.pfx'], store: 'Cert:\\CurrentUser\\My' } });
   });
 
+  it('reads what follows a quoted -Command in a batch file as cmd syntax', () => {
+    const facts = parseCommandLine('powershell -Command "New-SelfSignedCertificate -Subject CN=bat -Type CodeSigningCert" >nul 2>&1 && certutil -addstore Root x.cer');
+    expect(facts).toMatchObject({ tool: 'certutil', action: 'import-store', certificate: { subject: 'CN=bat', codeSigningEku: true, store: 'Root', files: ['x.cer'] } });
+    expect(parseCommandLine('cmd /c powershell -c "New-SelfSignedCertificate -Subject CN=c" ^> out.txt').certificate.subject).toBe('CN=c');
+  });
+
   it('reads the C runtime escapes inside a quoted -Command', () => {
     const facts = parseCommandLine('powershell -Command "New-SelfSignedCertificate -Subject \\"CN=Quoted, O=Evil\\" -Type CodeSigningCert"');
     expect(facts.certificate.subject).toBe('CN=Quoted, O=Evil');

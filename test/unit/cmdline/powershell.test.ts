@@ -124,6 +124,10 @@ describe('.NET classes', () => {
     expect(analyse('$c = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($bytes)').certificate.files).toEqual([]);
   });
 
+  it('does not take a message that mentions a file for a file', () => {
+    expect(analyse('Write-Host "Saved to C:\\out.pfx"; Write-Host C:\\out.pfx').certificate.files).toEqual(['C:\\out.pfx']);
+  });
+
   it('sees a PFX written from X509Certificate2.Export', () => {
     expect(analyse("[IO.File]::WriteAllBytes('C:\\t\\out.pfx', $cert.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx, 'pw'))")).toMatchObject({
       action: 'export-pfx',

@@ -1,4 +1,4 @@
-import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, mentionsCodeSigning, mentionsCodeSigningOid } from '../../../shared/cmdline/scan';
+import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, looksLikePath, mentionsCodeSigning, mentionsCodeSigningOid } from '../../../shared/cmdline/scan';
 
 const THUMB = '5F98EBBFE735CDDAE00E33E0FD69050EF9220254';
 
@@ -56,6 +56,11 @@ describe('file names', () => {
     for (const name of ['a.cer', 'a.CRT', 'C:\\x\\a.pfx', 'a.p12', 'a.pvk', 'a.spc', 'a.pem', 'a.key', '<FilePath>.pfx']) expect(hasCertFileExtension(name)).toBe(true);
     for (const name of ['a.csr', 'a.exe', 'dir.pem\\file', 'pem', '']) expect(hasCertFileExtension(name)).toBe(false);
     expect(extensionOf('C:\\a.b\\c')).toBe('');
+  });
+
+  it('tells file names from messages that mention one', () => {
+    for (const text of ['a.pfx', 'C:\\Users\\a b\\c.pfx', '\\\\srv\\share\\a b.pfx', '.\\a b.cer', '$env:TEMP\\a b.pfx', '%TEMP%\\a b.pfx']) expect(looksLikePath(text)).toBe(true);
+    expect(looksLikePath('Saved to C:\\out.pfx')).toBe(false);
   });
 
   it('takes the last path component', () => {

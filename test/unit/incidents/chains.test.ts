@@ -1,5 +1,5 @@
 import type { Finding } from '../../../shared/model/finding';
-import { chainRole, compareIdentity, linkChains, trustStoreOf } from '../../../shared/incidents/chains';
+import { chainRole, compareIdentity, isCreationSideStep, linkChains, trustStoreOf } from '../../../shared/incidents/chains';
 import { groupFindings } from '../../../shared/incidents/group';
 import {
   certutilAddStore,
@@ -38,6 +38,11 @@ describe('chain roles', () => {
     ['certutil -exportPFX', null, makeFinding({ tool: 'certutil', action: 'export-pfx' })],
   ])('%s -> %s', (_name, role, finding) => {
     expect(chainRole(finding)).toBe(role);
+  });
+
+  test('creation-side steps (remembered across cycles): creations, exports and key conversions', () => {
+    expect([makecertCreate(), opensslExportPfx(), pvk2pfx(), newSelfSignedCert()].every(isCreationSideStep)).toBe(true);
+    expect([signtoolSign(), certutilAddStore('Root'), makeFinding({ tool: 'certutil', action: 'export-pfx' })].some(isCreationSideStep)).toBe(false);
   });
 
   test('trust store names are read from bare names and cert: paths', () => {

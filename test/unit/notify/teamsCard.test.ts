@@ -104,6 +104,12 @@ describe('incident card', () => {
     expect(content.actions?.map((a) => a.title)).toEqual(['Open device in Defender', 'Open hunting query', 'Allowlist this signer']);
   });
 
+  test('a chain incident says how creation and use were linked', () => {
+    const i = incident({ chainLink: { linkedBy: 'thumbprint', createdFindingIds: [], usedFindingIds: [], mergedIncidentIds: [] } });
+    const blocks = textsOf(buildTeamsPayload(incidentMessage(i)).payload.attachments[0].content, 'TextBlock');
+    expect(blocks).toContain('Chain: a certificate was created and then used on the same device, T1587.002 then T1553.002, linked by thumbprint');
+  });
+
   test('null and non-https links are skipped', () => {
     const i = incident({ links: { device: null, huntingQuery: 'javascript:alert(1)', allowlistSigner: 'https://ok.example/a' } });
     const { payload } = buildTeamsPayload(incidentMessage(i));
@@ -124,6 +130,7 @@ describe('incident card', () => {
       }
     }
     const runs = textsOf(content, 'TextRun').join('\n');
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
     expect(runs).not.toMatch(/[\u202a-\u202e\u200b-\u200f\ufeff\u0000-\u0008]/u);
   });
 

@@ -1,0 +1,4 @@
+/** The function app's entry point (package.json `main`): registers every function. */
+import './hunt';
+import './deliver';
+import './allowlist';

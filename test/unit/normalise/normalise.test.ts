@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { normaliseHuntingResults } from '../../../shared/hunting/graphClient';
+import { findingIdFor, normaliseResults, normaliseRow } from '../../../shared/normalise/normalise';
+import { validateFinding } from '../../../shared/schema/validate';
+
+const fixture = (name: string) =>
+  normaliseHuntingResults(JSON.parse(readFileSync(join(__dirname, '../../../rules/t1587-002/fixtures', name), 'utf8')));
+const ctx = { ruleId: 't1587-002' };
+
+test('every positive fixture row becomes a schema-valid Finding with its branch and flags', () => {
+  const results = fixture('positive.json');
+  const { findings, rejected } = normaliseResults(results, ctx);
+  expect(rejected).toEqual([]);
+  expect(findings).toHaveLength(results.results.length);
+  for (const [i, finding] of findings.entries()) {
+    expect(validateFinding(finding)).toEqual([]);
+    const row = results.results[i]!;
+    expect(finding.branch).toBe(row.DetectionBranch);
+    expect(finding.flags.suspiciousParent).toBe(row.IsSuspiciousParent);
+    expect(finding.raw).toBe(row);
+    expect(finding.device.name).toBe(row.DeviceName);
+  }
+});
+
+test('a bad row is reported with the reason and skipped; the others survive', () => {
+  const good = fixture('positive.json').results[0]!;
+  const { findings, rejected } = normaliseResults(
+    {
+      schema: [],
+      results: [good, { ...good, DeviceName: '' }, { ...good, Timestamp: 'yesterday' }, { ...good, ReportId: 'x' }, { ...good, IsTempLocation: 'maybe' }, { ...good, DetectionBranch: 'nope' }],
+    },
+    ctx,
+  );
+  expect(findings).toHaveLength(1);
+  expect(rejected.map((r) => r.index)).toEqual([1, 2, 3, 4, 5]);
+  expect(rejected[0]?.reason).toMatch(/DeviceName/);
+  expect(rejected[1]?.reason).toMatch(/Timestamp/);
+  expect(rejected[2]?.reason).toMatch(/ReportId/);
+  expect(rejected[3]?.reason).toMatch(/IsTempLocation/);
+  expect(rejected[4]?.reason).toMatch(/DetectionBranch/);
+  expect(normaliseRow(null, ctx)).toEqual({ ok: false, reason: 'row is not an object' });
+});
+
+test('column names are read case-insensitively; booleans may come as strings', () => {
+  const good = fixture('positive.json').results[0]!;
+  const lowered = Object.fromEntries(Object.entries(good).map(([k, v]) => [k.toLowerCase(), v]));
+  const outcome = normaliseRow({ ...lowered, issuspiciousparent: 'true' }, ctx);
+  expect(outcome.ok).toBe(true);
+  if (outcome.ok) {
+    expect(outcome.finding.device.name).toBe(good.DeviceName);
+    expect(outcome.finding.flags.suspiciousParent).toBe(true);
+  }
+});
+
+test('the finding id is stable for the same event and differs between events', () => {
+  const good = fixture('positive.json').results[0]!;
+  const a = normaliseRow(good, ctx);
+  const b = normaliseRow({ ...good }, ctx);
+  const c = normaliseRow({ ...good, ReportId: Number(good.ReportId) + 1 }, ctx);
+  expect(a.ok && b.ok && c.ok).toBe(true);
+  if (a.ok && b.ok && c.ok) {
+    expect(a.finding.id).toBe(b.finding.id);
+    expect(a.finding.id).not.toBe(c.finding.id);
+  }
+  // Without Defender's identity the id falls back to a hash of the whole row, key order aside.
+  expect(findingIdFor(null, null, 't', { b: 1, a: 2 })).toBe(findingIdFor(null, null, 't', { a: 2, b: 1 }));
+});
+
+test('certificate facts come from the command line, the renamed tool from the original file name', () => {
+  const good = fixture('positive.json').results[0]!;
+  const outcome = normaliseRow(
+    {
+      ...good,
+      FileName: 'st.exe',
+      ProcessVersionInfoOriginalFileName: 'signtool.exe',
+      ProcessCommandLine: 'st.exe sign /f C:\\Users\\a\\AppData\\Local\\Temp\\upd.pfx /fd SHA256 C:\\Users\\a\\AppData\\Local\\Temp\\x.exe',
+      DetectionBranch: 'signtool',
+    },
+    ctx,
+  );
+  expect(outcome.ok).toBe(true);
+  if (outcome.ok) {
+    expect(outcome.finding.tool).toBe('signtool');
+    expect(outcome.finding.action).toBe('sign');
+    expect(outcome.finding.certificate.files).toEqual(['C:\\Users\\a\\AppData\\Local\\Temp\\upd.pfx']);
+    expect(outcome.finding.signedFile).toBe('C:\\Users\\a\\AppData\\Local\\Temp\\x.exe');
+  }
+});

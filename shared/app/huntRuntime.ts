@@ -154,7 +154,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
   });
   const incidentTable = storage.table(settings.tables.incidents);
   const incidents = new IncidentStore(incidentTable);
-  const recentSteps = new RecentStepsStore(storage.table(settings.tables.recentSteps));
+  const recentSteps = new RecentStepsStore(storage.table(settings.tables.recentSteps), { ttlMs: settings.incidents.chainWindowMs });
   const source = options.source ?? createGraphSource(settings);
   const pacer = new CallPacer(settings.hunt.maxCallsPerMinute);
 

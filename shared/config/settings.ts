@@ -183,6 +183,10 @@ function readStorage(r: Reader): StorageConnection {
       clientId: r.optional('Storage__clientId'),
     };
   }
+  const credential = r.raw('Storage__credential');
+  if (credential !== undefined && credential.toLowerCase() !== 'managedidentity') {
+    r.problems.push('Storage__credential must be "managedidentity" when set');
+  }
   if (!connectionString) {
     r.problems.push(
       'Storage is not set: use Storage=UseDevelopmentStorage=true locally, or Storage__tableServiceUri + Storage__queueServiceUri (managed identity) in Azure',

@@ -204,14 +204,13 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
 
       deps.onFindings?.(suppressed.findings, window);
       const live = suppressed.findings.filter((f) => f.suppressedBy === null);
-      if (live.length > 0) {
-        const outcome = await timed(run.durationsMs, 'incidents', clock, () =>
-          deps.incidents.process(live, { tenantId, ruleId: rule.id, window }),
-        );
-        run.counts.incidentsNew += outcome.incidentsNew;
-        run.counts.incidentsUpdated += outcome.incidentsUpdated;
-        run.counts.notificationsEnqueued += outcome.notificationsEnqueued;
-      }
+      // Called even with nothing new: updates held back by the update interval go out here.
+      const outcome = await timed(run.durationsMs, 'incidents', clock, () =>
+        deps.incidents.process(live, { tenantId, ruleId: rule.id, window }),
+      );
+      run.counts.incidentsNew += outcome.incidentsNew;
+      run.counts.incidentsUpdated += outcome.incidentsUpdated;
+      run.counts.notificationsEnqueued += outcome.notificationsEnqueued;
       await deps.afterWindowProcessed?.(window);
       lease = await timed(run.durationsMs, 'checkpoint', clock, () =>
         deps.checkpoints.advance(lease, window.end, clock.now(), settings.leaseMs),

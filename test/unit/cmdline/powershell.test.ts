@@ -2,9 +2,15 @@ import { commandFacts, mergeFacts, type CommandFacts } from '../../../shared/cmd
 import { analysePowerShell, cmdletNamed, type ScriptHooks } from '../../../shared/cmdline/powershell';
 import { tokenizePowerShell } from '../../../shared/cmdline/tokenize';
 
-/** Native programs and nested scripts are the caller's business; record what was handed over. */
-function analyse(script: string, native: ScriptHooks['native'] = () => null): ReturnType<typeof mergeFacts> & { commands: CommandFacts[] } {
-  const commands = analysePowerShell(script, tokenizePowerShell(script), { native, script: (inner) => analysePowerShell(inner, tokenizePowerShell(inner), { native, script: () => [] }) });
+type Analysis = ReturnType<typeof mergeFacts> & { commands: CommandFacts[] };
+
+/**
+ * Analyses a script on its own: native programs are the caller's business (`native` decides what
+ * they return), and nested scripts (Invoke-Expression) are analysed the same way.
+ */
+function analyse(script: string, native: ScriptHooks['native'] = () => null): Analysis {
+  const hooks: ScriptHooks = { native, script: (inner) => analysePowerShell(inner, tokenizePowerShell(inner), hooks) };
+  const commands = analysePowerShell(script, tokenizePowerShell(script), hooks);
   return { ...mergeFacts(commands), commands };
 }
 

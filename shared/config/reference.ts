@@ -1,0 +1,66 @@
+/**
+ * Every setting the app reads, with its default and meaning: the reference the README's settings
+ * table, local.settings.sample.json and the Bicep app settings are checked against
+ * (test/unit/config/settingsConsistency.test.ts). `azure` says how a deployment provides it:
+ * 'bicep' (set by infra/app/function.bicep), 'secret' (a Key Vault reference set by the Bicep),
+ * 'optional' (left unset unless the operator needs it), 'never' (local development or tests only).
+ */
+
+export interface SettingReference {
+  name: string;
+  default: string;
+  description: string;
+  azure: 'bicep' | 'secret' | 'optional' | 'never';
+}
+
+export const SETTINGS_REFERENCE: readonly SettingReference[] = [
+  { name: 'TENANT_ID', default: 'default', description: 'Logical tenant name for checkpoints, incidents and allowlist scope (letters, digits, . _ -)', azure: 'bicep' },
+  { name: 'HUNT_RULES', default: 't1587-002', description: 'Comma-separated ids of the rules in rules/ to run each cycle', azure: 'bicep' },
+  { name: 'HUNT_SCHEDULE', default: '0 */10 * * * *', description: 'NCRONTAB schedule of the hunt timer (required by the timer binding)', azure: 'bicep' },
+  { name: 'HUNT_INGESTION_DELAY_MINUTES', default: "the rule's ingestionDelay (5)", description: 'Window end = now minus this, so events still being ingested wait for the next cycle', azure: 'optional' },
+  { name: 'HUNT_OVERLAP_MINUTES', default: "the rule's overlap (2)", description: 'Each window starts this long before the previous end; duplicates are removed by finding id', azure: 'optional' },
+  { name: 'HUNT_INITIAL_LOOKBACK_MINUTES', default: '1440', description: 'How far the very first cycle looks back', azure: 'optional' },
+  { name: 'HUNT_BACKFILL_CHUNK_MINUTES', default: '360', description: 'Largest window one query covers when catching up after an outage', azure: 'optional' },
+  { name: 'HUNT_MAX_CHUNKS_PER_CYCLE', default: '4', description: 'Backfill chunks per cycle; the rest continues next cycle', azure: 'optional' },
+  { name: 'HUNT_TIMESPAN_MARGIN_MINUTES', default: '1440', description: "Graph Timespan = the window widened by this on both sides; events whose Timestamp precedes their ingestion by more are missed", azure: 'optional' },
+  { name: 'HUNT_CYCLE_BUDGET_SECONDS', default: '240', description: 'Longest a cycle may wait (quota, backoff) before it ends without moving the checkpoint', azure: 'optional' },
+  { name: 'HUNT_MAX_CALLS_PER_MINUTE', default: '45', description: "Pacing of Graph calls per tenant (Defender's limit is 45/minute)", azure: 'optional' },
+  { name: 'HUNT_ROW_LIMIT', default: '100000', description: 'An answer with this many rows may be truncated and is split into smaller windows', azure: 'optional' },
+  { name: 'HUNT_MIN_SPLIT_WINDOW_SECONDS', default: '60', description: 'Smallest window a truncated answer is split into before the cycle fails loudly', azure: 'optional' },
+  { name: 'HUNT_LEASE_SECONDS', default: '600', description: 'How long a cycle holds the checkpoint lease (renewed at each window)', azure: 'optional' },
+  { name: 'GRAPH_BASE_URL', default: 'https://graph.microsoft.com', description: 'Microsoft Graph endpoint: global, https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn', azure: 'bicep' },
+  { name: 'GRAPH_AUTH', default: 'managed-identity', description: 'managed-identity | client-secret | client-certificate | default | none (none only for a loopback GRAPH_BASE_URL)', azure: 'bicep' },
+  { name: 'GRAPH_CLIENT_ID', default: '(none)', description: 'Client id of the user-assigned managed identity, or of the app registration', azure: 'bicep' },
+  { name: 'GRAPH_TENANT_ID', default: '(none)', description: 'Entra tenant id, for client-secret and client-certificate authentication', azure: 'optional' },
+  { name: 'GRAPH_CLIENT_SECRET', default: '(none)', description: 'Client secret for GRAPH_AUTH=client-secret (a Key Vault reference in Azure)', azure: 'optional' },
+  { name: 'GRAPH_CLIENT_CERTIFICATE_PATH', default: '(none)', description: 'PEM certificate with private key for GRAPH_AUTH=client-certificate', azure: 'optional' },
+  { name: 'GRAPH_TIMEOUT_SECONDS', default: '120', description: 'Per-request timeout of a hunting query', azure: 'optional' },
+  { name: 'Storage', default: '(none)', description: 'Connection string for tables and queues (UseDevelopmentStorage=true locally); in Azure use the identity-based Storage__* settings', azure: 'never' },
+  { name: 'Storage__tableServiceUri', default: '(none)', description: 'Table endpoint for identity-based storage (managed identity)', azure: 'bicep' },
+  { name: 'Storage__queueServiceUri', default: '(none)', description: 'Queue endpoint for identity-based storage; also the deliver trigger connection', azure: 'bicep' },
+  { name: 'Storage__credential', default: '(none)', description: 'managedidentity: tells the Functions host to use the identity for the queue trigger', azure: 'bicep' },
+  { name: 'Storage__clientId', default: '(none)', description: 'Client id of the user-assigned identity used for storage', azure: 'bicep' },
+  { name: 'AzureWebJobsStorage', default: '(none)', description: 'The Functions host storage; the app falls back to it when Storage is not set (local only)', azure: 'never' },
+  { name: 'CHECKPOINTS_TABLE', default: 'checkpoints', description: 'Checkpoints, leases, health state and run records', azure: 'optional' },
+  { name: 'INCIDENTS_TABLE', default: 'incidents', description: 'Incidents (dedup, status, announcements)', azure: 'optional' },
+  { name: 'RECENT_STEPS_TABLE', default: 'recentsteps', description: 'Recent certificate creations, for chains across cycles', azure: 'optional' },
+  { name: 'ALLOWLIST_TABLE', default: 'allowlist', description: 'Allowlist entries and hit counters', azure: 'optional' },
+  { name: 'ALLOWLIST_AUDIT_TABLE', default: 'allowlistaudit', description: 'Audit trail of every allowlist change', azure: 'optional' },
+  { name: 'DELIVERIES_TABLE', default: 'deliveries', description: 'Delivery ledger (one row per notification and channel)', azure: 'optional' },
+  { name: 'HEALTH_FAILURE_THRESHOLD', default: '3', description: 'Failed cycles in a row that raise a health alert', azure: 'optional' },
+  { name: 'HEALTH_MAX_LAG_MINUTES', default: '120', description: 'Checkpoint lag behind now that raises a health alert', azure: 'optional' },
+  { name: 'INCIDENT_GROUPING_WINDOW_MINUTES', default: '1440', description: 'Findings of one device + signer + branch inside this window form one incident', azure: 'optional' },
+  { name: 'INCIDENT_CHAIN_WINDOW_MINUTES', default: '120', description: 'Longest gap from certificate creation to signing or trust-store import that forms a chain', azure: 'optional' },
+  { name: 'INCIDENT_UPDATE_INTERVAL_MINUTES', default: '60', description: 'At most one update per incident in this interval (escalations go out at once)', azure: 'optional' },
+  { name: 'ALLOWLIST_BASE_URL', default: '(none)', description: "Base URL of this function app, for the card's 'allowlist this signer' link", azure: 'bicep' },
+  { name: 'DEFENDER_PORTAL_BASE_URL', default: 'https://security.microsoft.com', description: 'Defender portal origin for device and hunting links', azure: 'optional' },
+  { name: 'ALLOWLIST_MAX_LIFETIME_DAYS', default: '90', description: 'Longest lifetime of an allowlist entry that is not explicitly permanent', azure: 'optional' },
+  { name: 'ALLOWLIST_DEV_PRINCIPAL', default: '(none)', description: 'Local development only: a principal with both allowlist roles when no x-ms-client-principal header is present', azure: 'never' },
+  { name: 'NOTIFICATION_QUEUE', default: 'notifications', description: 'Queue of notifications (poison queue: <name>-poison); also the deliver trigger', azure: 'bicep' },
+  { name: 'NOTIFY_CHANNELS', default: '(none)', description: 'JSON array of channels {id, type: teams|webhook, url, minSeverity, kinds, secret}: a secret (Key Vault reference)', azure: 'secret' },
+  { name: 'TEAMS_DIGEST_THRESHOLD', default: '10', description: 'Incidents per cycle above which a Teams channel gets one digest card', azure: 'optional' },
+  { name: 'DELIVERY_MAX_ATTEMPTS', default: '6', description: 'Delivery attempts before the poison queue and a health alert', azure: 'optional' },
+  { name: 'DELIVERY_TIMEOUT_SECONDS', default: '10', description: 'Per-attempt timeout of a delivery', azure: 'optional' },
+  { name: 'DELIVERY_ALLOW_LOOPBACK', default: 'false', description: 'Tests only: allow http and loopback receivers', azure: 'never' },
+  { name: 'NOTIFY_ALLOW_FOLDER', default: 'false', description: 'Demo only: allow the folder channel type', azure: 'never' },
+];

@@ -17,7 +17,7 @@
  * could forge it, so the deployment must enable it (authLevel 'function' is the second lock).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import type { AllowlistEntry, FieldError } from './entry';
@@ -25,7 +25,6 @@ import { ID_PATTERN, MAX_REASON_LENGTH, validateEntryInput } from './entry';
 import type { AllowlistChangeNotifier } from './notifier';
 import { createLogChangeNotifier } from './notifier';
 import type { AllowlistSettings } from './settings';
-import { AllowlistSettingsError } from './settings';
 import { AllowlistStore, EntryConflictError, EntryNotFoundError, EntryValidationError, PreconditionFailedError } from './store';
 
 export const ROLE_READ = 'Allowlist.Read';
@@ -42,26 +41,16 @@ export interface AllowlistApiDeps {
   devPrincipal: string | null;
 }
 
-/**
- * Builds the API's dependencies from settings. Tables are opened from the connection string
- * unless `tables` are given (e.g. identity-based clients from the central StorageFactory).
- */
+/** The API's dependencies: the tables come from the caller (shared/app/allowlistRuntime.ts). */
 export function createAllowlistDeps(
   settings: AllowlistSettings,
-  options: { clock?: Clock; notifier?: AllowlistChangeNotifier; tables?: { entries: TableClient; audit: TableClient } } = {},
+  options: { tables: { entries: TableClient; audit: TableClient }; clock?: Clock; notifier?: AllowlistChangeNotifier },
 ): AllowlistApiDeps {
-  let tables = options.tables;
-  if (!tables) {
-    if (!settings.connectionString) {
-      throw new AllowlistSettingsError('no storage connection: set STORAGE_CONNECTION or AzureWebJobsStorage');
-    }
-    tables = { entries: openTable(settings.connectionString, settings.table), audit: openTable(settings.connectionString, settings.auditTable) };
-  }
   const clock = options.clock ?? systemClock;
   return {
     store: new AllowlistStore({
-      entries: tables.entries,
-      audit: tables.audit,
+      entries: options.tables.entries,
+      audit: options.tables.audit,
       clock,
       notifier: options.notifier ?? createLogChangeNotifier(console),
     }),
@@ -69,12 +58,6 @@ export function createAllowlistDeps(
     maxLifetimeDays: settings.maxLifetimeDays,
     devPrincipal: settings.devPrincipal,
   };
-}
-
-export function openTable(connectionString: string, table: string): TableClient {
-  // Plain http only for local emulators (Azurite), which the SDK otherwise refuses.
-  const insecure = /(^|;)\s*(TableEndpoint|BlobEndpoint)\s*=\s*http:\/\//i.test(connectionString) || /UseDevelopmentStorage=true/i.test(connectionString);
-  return TableClient.fromConnectionString(connectionString, table, { allowInsecureConnection: insecure });
 }
 
 export interface Principal {

@@ -29,7 +29,7 @@ import { renderQuery, timespanFor } from '../rules/renderQuery';
 import type { RuleDefinition } from '../rules/rule';
 import { StorageFactory, type StoragePolicy } from '../storage/clients';
 import type { Logger } from './logger';
-import { createAllowlistChangeNotifier, createHealthStage, enqueueAnnouncements, type NotificationPath } from './notifications';
+import { createQueueChangeNotifier, createHealthStage, enqueueAnnouncements, type NotificationPath } from './notifications';
 
 export interface HuntRuntimeOptions {
   settings: Settings;
@@ -149,7 +149,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
     entries: storage.table(settings.tables.allowlist),
     audit: storage.table(settings.tables.allowlistAudit),
     clock,
-    notifier: createAllowlistChangeNotifier(notifications, log),
+    notifier: createQueueChangeNotifier(notifications),
     logger: { warn: (...args: unknown[]) => log.warn(args.map(String).join(' ')) },
   });
   const incidentTable = storage.table(settings.tables.incidents);

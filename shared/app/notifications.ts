@@ -14,7 +14,6 @@ import type { DeliveryQueuePort } from '../notify/queue';
 import type { Logger } from './logger';
 
 export const HEALTH_ALERT_MARKER = 'HUNT_HEALTH_ALERT';
-export const ALLOWLIST_CHANGE_MARKER = 'ALLOWLIST_CHANGE';
 
 export interface NotificationPath {
   channels: readonly Channel[];
@@ -80,19 +79,10 @@ function changePayload(change: AllowlistChange): AllowlistChangePayload {
   };
 }
 
-/** Allowlist changes: a marked log record always, and a queue message for subscribed channels. */
-export function createAllowlistChangeNotifier(path: NotificationPath, log: Logger): AllowlistChangeNotifier {
+/** Allowlist changes as queue messages for the channels that subscribe to them. */
+export function createQueueChangeNotifier(path: NotificationPath): AllowlistChangeNotifier {
   return {
     async announce(change) {
-      log.warn(`${ALLOWLIST_CHANGE_MARKER}: ${change.action} ${change.entryId} by ${change.actor}`, {
-        marker: ALLOWLIST_CHANGE_MARKER,
-        action: change.action,
-        entryId: change.entryId,
-        actor: change.actor,
-        reason: change.reason,
-        before: change.before,
-        after: change.after,
-      });
       await enqueueAnnouncements(path, [{ kind: 'allowlist-change', change: changePayload(change) }]);
     },
   };

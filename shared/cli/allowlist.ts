@@ -6,14 +6,15 @@
  * configuration error.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { createAllowlistDeps } from '../allowlist/api';
+import { createAllowlistRuntime } from '../app/allowlistRuntime';
+import { streamLogger } from '../app/logger';
+import { ConfigError, loadSettings } from '../config/settings';
 import type { AllowlistConditions, AllowlistEntry, AllowlistEntryInput, ConditionField } from '../allowlist/entry';
 import { CONDITION_FIELDS, isEntryActive, validateEntryInput } from '../allowlist/entry';
 import type { AllowlistFileFormat } from '../allowlist/file';
 import { AllowlistFileError, describeErrors, entriesToCsv, entriesToJson, formatFromPath, isRecord, loadAllowlistFile, readAllowlistFile } from '../allowlist/file';
 import { compileAllowlist, suppress } from '../allowlist/matcher';
 import { createLogChangeNotifier } from '../allowlist/notifier';
-import { allowlistSettingsFromEnv, AllowlistSettingsError } from '../allowlist/settings';
 import type { AllowlistStore } from '../allowlist/store';
 import { EntryConflictError, EntryNotFoundError, PreconditionFailedError } from '../allowlist/store';
 import type { Finding } from '../model/finding';
@@ -39,8 +40,8 @@ export const ALLOWLIST_USAGE = `Usage: codesign-hunt allowlist <subcommand> [opt
   test --replay RESULTS.json (--entry FILE | --allowlist FILE) [--tenant ID] [--rule ID] [--json]
                      which findings the entries would suppress, treating disabled ones as enabled
 
-  Writes record --actor NAME (default: cli:$USER). Storage: STORAGE_CONNECTION or
-  AzureWebJobsStorage; tables ALLOWLIST_TABLE / ALLOWLIST_AUDIT_TABLE.
+  Writes record --actor NAME (default: cli:$USER). Storage: the Storage setting (or the
+  identity-based Storage__* settings); tables ALLOWLIST_TABLE / ALLOWLIST_AUDIT_TABLE.
 `;
 
 const CONDITION_FLAGS: Record<string, ConditionField> = {
@@ -79,7 +80,7 @@ export async function runAllowlistCommand(argv: string[], io: CliIo): Promise<nu
         throw new UsageError(`unknown allowlist subcommand '${sub}'`);
     }
   } catch (error) {
-    if (error instanceof AllowlistSettingsError) {
+    if (error instanceof ConfigError) {
       io.stderr(`allowlist: ${error.message}\n`);
       return 2;
     }
@@ -96,10 +97,9 @@ export async function runAllowlistCommand(argv: string[], io: CliIo): Promise<nu
 }
 
 function openStore(io: CliIo): { store: AllowlistStore; maxLifetimeDays: number } {
-  const settings = allowlistSettingsFromEnv(io.env);
   // Announcements go to stderr so they never mix with machine-readable stdout.
-  const notifier = createLogChangeNotifier({ warn: (...args: unknown[]) => io.stderr(`${args.map(String).join(' ')}\n`) });
-  const deps = createAllowlistDeps(settings, { notifier });
+  const warn = (...args: unknown[]): void => io.stderr(`${args.map(String).join(' ')}\n`);
+  const deps = createAllowlistRuntime(loadSettings(io.env), streamLogger(io.stderr), { warn });
   return { store: deps.store, maxLifetimeDays: deps.maxLifetimeDays };
 }
 

@@ -7,7 +7,7 @@ import type { AllowlistEntry, FieldError } from '../../../shared/allowlist/entry
 import type { AuditRecord } from '../../../shared/allowlist/store';
 import { handleAllowlistCollection, handleAllowlistHistory, handleAllowlistItem, principalFromRequest, ROLE_READ, ROLE_WRITE } from '../../../shared/allowlist/api';
 import { validateEntryInput } from '../../../shared/allowlist/entry';
-import { allowlistSettingsFromEnv } from '../../../shared/allowlist/settings';
+import { loadSettings } from '../../../shared/config/settings';
 import { makeStore, steppingClock } from './helpers';
 
 const BASE = 'http://localhost/api/allowlist';
@@ -81,7 +81,7 @@ describe('authorisation', () => {
     const created = await call(deps, { method: 'POST', body: validBody });
     expect(created.status).toBe(201);
     expect(created.json.createdBy).toBe('dev:developer');
-    expect(allowlistSettingsFromEnv({}).devPrincipal).toBeNull();
+    expect(loadSettings({ Storage: 'UseDevelopmentStorage=true' }).allowlist.devPrincipal).toBeNull();
   });
 
   test('principal name and roles from claims', () => {

@@ -11,7 +11,7 @@ const ROOT = join(__dirname, '../../..');
 const TEMPLATES = join(ROOT, 'shared/allowlist/templates.json');
 
 function env(): NodeJS.ProcessEnv {
-  return { STORAGE_CONNECTION: azuriteConnectionString(), ALLOWLIST_TABLE: uniqueName('cliallow'), ALLOWLIST_AUDIT_TABLE: uniqueName('cliaudit'), USER: 'tester' };
+  return { Storage: azuriteConnectionString(), ALLOWLIST_TABLE: uniqueName('cliallow'), ALLOWLIST_AUDIT_TABLE: uniqueName('cliaudit'), USER: 'tester' };
 }
 
 async function run(argv: string[], environment: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {

@@ -6,22 +6,8 @@
 import type { Settings } from '../config/settings';
 import { deliverMessage, type DeliveryLog } from '../notify/deliver';
 import type { DrainSummary } from '../notify/queue';
-import { createDeliveryDeps, type DeliverySettings, type WiredDeliveryDeps } from '../notify/settings';
+import { createDeliveryDeps, deliverySettingsOf, type WiredDeliveryDeps } from '../notify/settings';
 import type { Logger } from './logger';
-
-export function deliverySettingsOf(settings: Settings): DeliverySettings {
-  return {
-    queueName: settings.delivery.queueName,
-    tableName: settings.tables.deliveries,
-    channelsJson: settings.delivery.channelsJson,
-    digestThreshold: settings.delivery.digestThreshold,
-    maxAttempts: settings.delivery.maxAttempts,
-    timeoutMs: settings.delivery.timeoutMs,
-    allowLoopbackForTests: settings.delivery.allowLoopbackForTests,
-    allowFolderChannels: settings.delivery.allowFolderChannels,
-    storage: settings.storage,
-  };
-}
 
 /** Delivery logs carry only string/number/boolean fields; ours accepts any properties. */
 export function deliveryLogOf(log: Logger): DeliveryLog {

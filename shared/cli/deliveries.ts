@@ -13,7 +13,8 @@ import { ChannelConfigError, channelSecrets, parseChannels, type Channel } from 
 import { deliverMessage, redactText, type DeliveryLog, type DeliveryOutcome } from '../notify/deliver';
 import { DELIVERY_STATES, type DeliveryLedger, type DeliveryRecord, type DeliveryState } from '../notify/ledger';
 import type { NotificationQueue } from '../notify/queue';
-import { DeliverySettingsError, createDeliveryDeps, createStorageClients, readDeliverySettings } from '../notify/settings';
+import { ConfigError } from '../config/settings';
+import { createDeliveryDeps, createStorageClients, readDeliverySettings } from '../notify/settings';
 import { UsageError, parseOptions, type CliIo } from './io';
 
 /** Injected storage for tests; by default both come from the settings in `io.env`. */
@@ -183,7 +184,10 @@ export async function runDeliveriesCommand(argv: string[], io: CliIo, overrides:
           const outcome = await deliverMessage(message, { ...deps, queue, ledger });
           counts.set(outcome.status, (counts.get(outcome.status) ?? 0) + 1);
         },
-        { maxMessages },
+        {
+          maxMessages,
+          onError: (error, meta) => err(`error: ${meta.notificationId} not handled (left queued): ${safeErrorText(error, secrets)}`),
+        },
       );
       out(`drained: ${summary.handled} handled, ${summary.failed} failed, ${summary.poisoned} poisoned`);
       for (const [status, n] of counts) out(`  ${status}: ${n}`);
@@ -199,7 +203,7 @@ export async function runDeliveriesCommand(argv: string[], io: CliIo, overrides:
     // Usage errors go to main (usage text, exit 2). Everything else is printed here, redacted:
     // storage and settings errors can quote connection strings or urls.
     if (error instanceof UsageError) throw error;
-    const configProblem = error instanceof ChannelConfigError || error instanceof DeliverySettingsError;
+    const configProblem = error instanceof ChannelConfigError || error instanceof ConfigError;
     err(`deliveries: ${safeErrorText(error, secrets)}`);
     return configProblem ? 2 : 1;
   }

@@ -26,7 +26,8 @@ export function rowsForQuery(results: HuntingQueryResults, query: string): Hunti
   return {
     schema: results.schema,
     results: results.results.filter((row) => {
-      const ingested = Date.parse(String(row.IngestionTime ?? row.Timestamp ?? ''));
+      const value = row.IngestionTime ?? row.Timestamp;
+      const ingested = typeof value === 'string' ? Date.parse(value) : NaN;
       return !Number.isNaN(ingested) && ingested >= window.start && ingested < window.end;
     }),
   };

@@ -236,7 +236,7 @@ function parseJson<T>(value: unknown, fallback: T): T {
 }
 
 function deserialiseRun(entity: Record<string, unknown>): RunRecord {
-  const text = (key: string): string => (typeof entity[key] === 'string' ? (entity[key] as string) : '');
+  const text = (key: string): string => (typeof entity[key] === 'string' ? (entity[key]) : '');
   return {
     runId: text('runId'),
     tenantId: text('tenantId'),

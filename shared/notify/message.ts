@@ -339,8 +339,3 @@ export function decodeQueueMessage(entry: unknown): NotificationMessage {
   }
   return parseNotificationMessage(parsed);
 }
-
-/** A copy for the next scheduled attempt (same notificationId, attempt + 1). */
-export function nextAttemptOf<M extends NotificationMessage>(message: M): M {
-  return { ...message, attempt: message.attempt + 1 };
-}

@@ -40,6 +40,8 @@ export interface DrainOptions {
   visibilityTimeoutSeconds?: number;
   /** Like host.json maxDequeueCount: a message that failed this often goes to the poison queue. */
   maxDequeueCount?: number;
+  /** Told about each handler failure (the message stays queued); callers log it, redacted. */
+  onError?: (error: unknown, meta: { messageId: string; dequeueCount: number; notificationId: string }) => void;
 }
 
 export interface DrainSummary {
@@ -179,8 +181,9 @@ export class NotificationQueue implements DeliveryQueuePort {
           await handler(message, { messageId: item.messageId, dequeueCount: item.dequeueCount });
           await this.queue.deleteMessage(item.messageId, item.popReceipt);
           summary.handled++;
-        } catch {
+        } catch (error) {
           summary.failed++;
+          options.onError?.(error, { messageId: item.messageId, dequeueCount: item.dequeueCount, notificationId: message.notificationId });
           if (item.dequeueCount >= maxDequeue) {
             await this.poisonQueue.sendMessage(item.messageText, { messageTimeToLive: -1 });
             await this.queue.deleteMessage(item.messageId, item.popReceipt);

@@ -19,6 +19,7 @@ import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { systemClock } from '../clock';
+import { loadSettings, type Settings } from '../config/settings';
 import { DEFAULT_DIGEST_THRESHOLD, parseChannels, type Channel } from './channels';
 import type { DeliveryDeps, DeliveryLog } from './deliver';
 import { TableDeliveryLedger } from './ledger';
@@ -51,50 +52,25 @@ export class DeliverySettingsError extends Error {
   }
 }
 
-function intSetting(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new DeliverySettingsError(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
+/**
+ * Delivery settings from the environment, through the central settings module (the one place
+ * that reads and validates the environment; a bad value throws its ConfigError naming it).
+ */
+export function readDeliverySettings(env: Record<string, string | undefined>): DeliverySettings {
+  return deliverySettingsOf(loadSettings(env));
 }
 
-const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/;
-
-export function readDeliverySettings(env: Record<string, string | undefined>): DeliverySettings {
-  const queueName = env.NOTIFICATION_QUEUE?.trim() || DEFAULT_QUEUE_NAME;
-  if (!NAME_PATTERN.test(queueName) || queueName.length > 56) {
-    throw new DeliverySettingsError('NOTIFICATION_QUEUE must be a valid queue name of at most 56 characters (room for "-poison")');
-  }
-  const tableName = env.DELIVERIES_TABLE?.trim() || DEFAULT_DELIVERIES_TABLE;
-  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(tableName)) throw new DeliverySettingsError('DELIVERIES_TABLE must be a valid table name');
-  let storage: StorageSettings | null = null;
-  if (env.Storage?.trim()) {
-    storage = { kind: 'connection-string', connectionString: env.Storage.trim() };
-  } else if (env.Storage__queueServiceUri && env.Storage__tableServiceUri) {
-    storage = {
-      kind: 'identity',
-      queueServiceUri: env.Storage__queueServiceUri,
-      tableServiceUri: env.Storage__tableServiceUri,
-      clientId: env.Storage__clientId ?? null,
-    };
-  }
+export function deliverySettingsOf(settings: Settings): DeliverySettings {
   return {
-    queueName,
-    tableName,
-    channelsJson: env.NOTIFY_CHANNELS,
-    digestThreshold: intSetting(env, 'TEAMS_DIGEST_THRESHOLD', DEFAULT_DIGEST_THRESHOLD, 1, 1000),
-    maxAttempts: intSetting(env, 'DELIVERY_MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 20),
-    // DELIVERY_TIMEOUT_MS wins; DELIVERY_TIMEOUT_SECONDS is the central config's spelling.
-    timeoutMs:
-      env.DELIVERY_TIMEOUT_MS === undefined && env.DELIVERY_TIMEOUT_SECONDS !== undefined
-        ? intSetting(env, 'DELIVERY_TIMEOUT_SECONDS', DEFAULT_TIMEOUT_MS / 1000, 1, 120) * 1000
-        : intSetting(env, 'DELIVERY_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 120_000),
-    allowLoopbackForTests: env.DELIVERY_ALLOW_LOOPBACK === 'true',
-    allowFolderChannels: env.NOTIFY_ALLOW_FOLDER === 'true',
-    storage,
+    queueName: settings.delivery.queueName,
+    tableName: settings.tables.deliveries,
+    channelsJson: settings.delivery.channelsJson,
+    digestThreshold: settings.delivery.digestThreshold,
+    maxAttempts: settings.delivery.maxAttempts,
+    timeoutMs: settings.delivery.timeoutMs,
+    allowLoopbackForTests: settings.delivery.allowLoopbackForTests,
+    allowFolderChannels: settings.delivery.allowFolderChannels,
+    storage: settings.storage,
   };
 }
 

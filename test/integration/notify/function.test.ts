@@ -6,7 +6,8 @@ import { TableDeliveryLedger } from '../../../shared/notify/ledger';
 import { NotificationQueue } from '../../../shared/notify/queue';
 import { defaultRetryPolicy } from '../../../shared/notify/retry';
 import { createHttpSender, type FetchLike } from '../../../shared/notify/send';
-import { DeliverySettingsError, readDeliverySettings } from '../../../shared/notify/settings';
+import { ConfigError } from '../../../shared/config/settings';
+import { readDeliverySettings } from '../../../shared/notify/settings';
 import { azuriteConnectionString, uniqueName } from '../../support/azurite';
 import { WEBHOOK_SECRET, incidentMessage } from '../../support/deliveryHarness';
 import { TestClock, incident } from '../../support/notifyFixtures';
@@ -159,8 +160,8 @@ describe('deliver function', () => {
 });
 
 describe('delivery settings', () => {
-  test('defaults', () => {
-    expect(readDeliverySettings({})).toEqual({
+  test('defaults, read through the central settings', () => {
+    expect(readDeliverySettings({ Storage: 'UseDevelopmentStorage=true' })).toEqual({
       queueName: 'notifications',
       tableName: 'deliveries',
       channelsJson: undefined,
@@ -169,17 +170,18 @@ describe('delivery settings', () => {
       timeoutMs: 10_000,
       allowLoopbackForTests: false,
       allowFolderChannels: false,
-      storage: null,
+      storage: { kind: 'connection-string', connectionString: 'UseDevelopmentStorage=true' },
     });
-    expect(readDeliverySettings({ DELIVERY_TIMEOUT_SECONDS: '5' }).timeoutMs).toBe(5000);
+    expect(readDeliverySettings({ Storage: 'UseDevelopmentStorage=true', DELIVERY_TIMEOUT_SECONDS: '5' }).timeoutMs).toBe(5000);
     expect(readDeliverySettings({ Storage__queueServiceUri: 'https://a.queue.core.windows.net', Storage__tableServiceUri: 'https://a.table.core.windows.net' }).storage).toMatchObject({
       kind: 'identity',
     });
   });
 
-  test('invalid values are named, values are not echoed', () => {
-    expect(() => readDeliverySettings({ DELIVERY_MAX_ATTEMPTS: '0' })).toThrow(DeliverySettingsError);
-    expect(() => readDeliverySettings({ NOTIFICATION_QUEUE: 'Bad_Name' })).toThrow(/NOTIFICATION_QUEUE/);
-    expect(() => readDeliverySettings({ TEAMS_DIGEST_THRESHOLD: 'lots' })).toThrow(/TEAMS_DIGEST_THRESHOLD must be an integer/);
+  test('invalid values are named', () => {
+    const env = { Storage: 'UseDevelopmentStorage=true' };
+    expect(() => readDeliverySettings({ ...env, DELIVERY_MAX_ATTEMPTS: '0' })).toThrow(ConfigError);
+    expect(() => readDeliverySettings({ ...env, NOTIFICATION_QUEUE: 'Bad_Name' })).toThrow(/NOTIFICATION_QUEUE/);
+    expect(() => readDeliverySettings({ ...env, TEAMS_DIGEST_THRESHOLD: 'lots' })).toThrow(/TEAMS_DIGEST_THRESHOLD must be a number/);
   });
 });

@@ -52,14 +52,16 @@ describe('notification queue (Azurite)', () => {
     const { queue } = await newQueue();
     await queue.enqueue([message('boom')]);
     let calls = 0;
+    const errors: string[] = [];
     const summary = await queue.drain(
       async () => {
         calls++;
         throw new Error('storage down');
       },
-      { maxDequeueCount: 3 },
+      { maxDequeueCount: 3, onError: (error, meta) => errors.push(`${meta.dequeueCount}:${(error as Error).message}`) },
     );
     expect(calls).toBe(3);
+    expect(errors).toEqual(['1:storage down', '2:storage down', '3:storage down']);
     expect(summary).toEqual({ handled: 0, failed: 3, poisoned: 1 });
     const poison = await queue.listPoison();
     expect(poison).toHaveLength(1);

@@ -1,0 +1,190 @@
+/**
+ * The CLI as a user runs it: the compiled `dist/shared/cli/main.js` in a child process (npm test
+ * builds first). Covers usage errors, `explain` on Graph-shaped rows built from the real
+ * command-line corpus, `validate` passing and failing, and `run --demo` twice against one
+ * storage account (the second run announces nothing).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Finding } from '../../shared/model/finding';
+import { azuriteConnectionString } from '../support/azurite';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'shared', 'cli', 'main.js');
+
+function cli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+});
+
+interface CorpusLine {
+  tool: string;
+  commandLine: string;
+  action: string;
+  subject: string | null;
+  codeSigningEku: boolean;
+  files: string[];
+  store: string | null;
+  thumbprint: string | null;
+  signedFile: string | string[] | null;
+}
+
+const corpus: CorpusLine[] = readFileSync(join(ROOT, 'test/fixtures/cert-cmdlines.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => JSON.parse(line) as CorpusLine);
+
+const BRANCH: Record<string, string> = { makecert: 'makecert-pvk2pfx', pvk2pfx: 'makecert-pvk2pfx', powershell: 'powershell', openssl: 'openssl', certutil: 'certutil', signtool: 'signtool' };
+
+/** Graph huntingQueryResults with the rule's columns, one row per corpus line. */
+function corpusResults(): unknown {
+  return {
+    '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults',
+    schema: [
+      { name: 'Timestamp', type: 'DateTime' },
+      { name: 'DeviceId', type: 'String' },
+      { name: 'DeviceName', type: 'String' },
+      { name: 'ReportId', type: 'Int64' },
+      { name: 'AccountName', type: 'String' },
+      { name: 'FileName', type: 'String' },
+      { name: 'ProcessCommandLine', type: 'String' },
+      { name: 'ProcessVersionInfoOriginalFileName', type: 'String' },
+      { name: 'InitiatingProcessFileName', type: 'String' },
+      { name: 'DetectionBranch', type: 'String' },
+      { name: 'IsSuspiciousParent', type: 'Boolean' },
+      { name: 'IsTempLocation', type: 'Boolean' },
+    ],
+    results: corpus.map((line, i) => ({
+      Timestamp: new Date(Date.UTC(2026, 10, 26, 8, 0, i)).toISOString(),
+      DeviceId: `d${String(i).padStart(39, '0')}`,
+      DeviceName: `ws-${i}.contoso.local`,
+      ReportId: 1000 + i,
+      AccountName: 'alice',
+      FileName: `${line.tool}.exe`,
+      ProcessCommandLine: line.commandLine,
+      ProcessVersionInfoOriginalFileName: `${line.tool}.exe`,
+      InitiatingProcessFileName: 'cmd.exe',
+      DetectionBranch: BRANCH[line.tool],
+      IsSuspiciousParent: false,
+      IsTempLocation: false,
+    })),
+  };
+}
+
+test('no command prints usage and exits 2; an unknown command exits 2', () => {
+  expect(cli([])).toMatchObject({ code: 2 });
+  expect(cli([]).stdout).toContain('Usage: codesign-hunt');
+  const unknown = cli(['hunt-everything']);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain("unknown command 'hunt-everything'");
+  expect(cli(['explain']).code).toBe(2);
+});
+
+test('explain reads the certificate facts of the corpus right for at least 95% of the fields, in input order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'explain-'));
+  const file = join(dir, 'results.json');
+  writeFileSync(file, JSON.stringify(corpusResults()));
+  const { code, stdout, stderr } = cli(['explain', file]);
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  const findings = stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding);
+  expect(findings).toHaveLength(corpus.length);
+  let right = 0;
+  let total = 0;
+  const check = (ok: boolean): void => {
+    total++;
+    if (ok) right++;
+  };
+  findings.forEach((finding, i) => {
+    const label = corpus[i]!;
+    expect(finding.commandLine).toBe(label.commandLine);
+    check(finding.tool === label.tool);
+    check(finding.action === label.action);
+    check(finding.certificate.subject === label.subject);
+    check(finding.certificate.codeSigningEku === label.codeSigningEku);
+    check(JSON.stringify([...finding.certificate.files].sort()) === JSON.stringify([...label.files].sort()));
+    check(finding.certificate.store === label.store);
+    check(finding.certificate.thumbprint === label.thumbprint);
+    const signed = label.signedFile === null ? [] : Array.isArray(label.signedFile) ? label.signedFile : [label.signedFile];
+    check(JSON.stringify(finding.signedFiles) === JSON.stringify(signed));
+  });
+  expect(right / total).toBeGreaterThanOrEqual(0.95);
+});
+
+test('explain reports skipped rows on stderr, refuses a file that is not a Graph answer, and marks allowlisted findings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'explain-'));
+  const results = corpusResults() as { results: Record<string, unknown>[] };
+  results.results[1]!.DeviceName = null;
+  const file = join(dir, 'results.json');
+  writeFileSync(file, JSON.stringify(results));
+  const allowlist = join(dir, 'allowlist.json');
+  writeFileSync(
+    allowlist,
+    JSON.stringify([
+      { id: 'atomic-tests', conditions: { deviceName: 'ws-0.contoso.local' }, scope: 'global', reason: 'red team lab device', owner: 'secops', expiresAt: '2099-01-01T00:00:00.000Z', enabled: true },
+    ]),
+  );
+  const out = cli(['explain', file, '--allowlist', allowlist]);
+  expect(out.code).toBe(0);
+  expect(out.stderr).toContain('row 1 skipped: column DeviceName is missing or empty');
+  const findings = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { suppressedBy: string | null; device: { name: string } });
+  expect(findings).toHaveLength(corpus.length - 1);
+  expect(findings[0]).toMatchObject({ suppressedBy: 'atomic-tests' });
+  expect(findings.slice(1).every((f) => f.suppressedBy === null)).toBe(true);
+
+  writeFileSync(file, '{"value": []}');
+  const bad = cli(['explain', file]);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/not a Graph huntingQueryResults answer/);
+  expect(cli(['explain', join(dir, 'missing.json')]).code).toBe(1);
+});
+
+test('validate passes for the rules and fails for a rule with an unknown column', () => {
+  const ok = cli(['validate']);
+  expect(ok.stdout).toContain('ok   t1587-002');
+  expect(ok.code).toBe(0);
+
+  const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+  cpSync(join(ROOT, 'rules', 't1587-002'), join(dir, 't1587-002'), { recursive: true });
+  const query = join(dir, 't1587-002', 'query.kql');
+  writeFileSync(query, readFileSync(query, 'utf8').replace('ProcessCommandLine', 'ProcessComandLine'));
+  const broken = cli(['validate', '--rules', dir]);
+  expect(broken.code).toBe(1);
+  expect(broken.stdout).toMatch(/FAIL t1587-002/);
+  expect(broken.stdout).toMatch(/ProcessComandLine/);
+}, 60_000);
+
+test('run --demo runs a real cycle and writes the cards; a second run against the same storage announces nothing', () => {
+  const storage = azuriteConnectionString();
+  const out1 = mkdtempSync(join(tmpdir(), 'demo-'));
+  const first = cli(['run', '--demo', '--out', out1, '--storage', storage]);
+  expect(first.stderr).not.toMatch(/\[error\]/);
+  expect(first.code).toBe(0);
+  expect(first.stdout).toMatch(/Rule t1587-002: succeeded/);
+  expect(first.stdout).toMatch(/Suppressed by the allowlist: [1-9]/);
+  expect(first.stdout).toMatch(/\[HIGH\/high\] .*created and used.*\(chain\)/);
+  const announced = Number(/Incidents announced: (\d+)/.exec(first.stdout)?.[1]);
+  expect(announced).toBeGreaterThan(0);
+  for (const name of ['findings.jsonl', 'runs.json', 'summary.txt', 'notifications/cards.html']) expect(existsSync(join(out1, name))).toBe(true);
+
+  const out2 = mkdtempSync(join(tmpdir(), 'demo-'));
+  const second = cli(['run', '--demo', '--out', out2, '--storage', storage]);
+  expect(second.code).toBe(0);
+  expect(second.stdout).toMatch(/Incidents announced: 0/);
+  expect(second.stdout).toMatch(/Delivered: 0 notification/);
+
+  const runs = cli(['runs'], { Storage: storage, TENANT_ID: 'contoso-demo' });
+  expect(runs.code).toBe(0);
+  expect(runs.stdout.match(/succeeded/g)?.length).toBeGreaterThanOrEqual(2);
+}, 180_000);

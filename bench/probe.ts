@@ -1,8 +1,14 @@
-import { benchPipeline, syntheticAnswer } from './pipeline';
+import { runPipeline, pipelineInput, syntheticAnswer } from './pipeline';
 import { log } from './common';
-const rows = Number(process.argv[2] ?? 100000);
-const a = syntheticAnswer(rows, 2000);
-log(`generated ${a.rows} rows, ${a.bytes} bytes in ${a.generateMs} ms`);
-const r = benchPipeline(a, { repetitions: 2, devices: 2000 });
-for (const row of r.rows) console.log(row.metric, row.value.toFixed(1), row.note ?? '');
-console.log(r.notes.join('\n'));
+import { formatSummary, profile, summarise } from './profile';
+async function main(): Promise<void> {
+  const rows = Number(process.argv[2] ?? 100000);
+  const a = syntheticAnswer(rows, 2000);
+  log(`generated ${a.rows} rows, ${a.bytes} bytes in ${a.generateMs} ms`);
+  const input = pipelineInput(a.pools);
+  const parsed: unknown = JSON.parse(a.text);
+  const { profile: p, value } = await profile(() => runPipeline(parsed, input));
+  console.log(value.stages, value.counts);
+  console.log(formatSummary(summarise(p, { top: 25, saveTo: '/tmp/pipeline.cpuprofile' }), 'pipeline'));
+}
+void main();

@@ -20,12 +20,12 @@ import { QueueClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { systemClock } from '../clock';
 import { loadSettings, type Settings } from '../config/settings';
-import { DEFAULT_DIGEST_THRESHOLD, parseChannels, type Channel } from './channels';
+import { parseChannels, type Channel } from './channels';
 import type { DeliveryDeps, DeliveryLog } from './deliver';
 import { TableDeliveryLedger } from './ledger';
-import { DEFAULT_QUEUE_NAME, NotificationQueue, poisonQueueName } from './queue';
-import { DEFAULT_MAX_ATTEMPTS, defaultRetryPolicy } from './retry';
-import { DEFAULT_TIMEOUT_MS, createHttpSender } from './send';
+import { NotificationQueue, poisonQueueName } from './queue';
+import { defaultRetryPolicy } from './retry';
+import { createHttpSender } from './send';
 
 export const DEFAULT_DELIVERIES_TABLE = 'deliveries';
 

@@ -19,7 +19,8 @@
  * throw. `import.meta.url` is therefore defined as the bundle file's own URL (IMPORT_META_URL).
  *
  * Not minified, so stack traces in Application Insights stay readable without source maps; the
- * external .map files are for local debugging and are not deployed (.funcignore: *.map).
+ * external .map files (linked by a sourceMappingURL comment) are for local debugging and are not
+ * deployed (.funcignore: *.map).
  *
  * Usage: node scripts/bundle.mjs [--outdir <dir>] [--metafile]
  *   --outdir    where to write (default dist/bundle); the test bundles into a temporary folder
@@ -78,7 +79,7 @@ export async function bundle({ outdir, metafile = false } = {}) {
     external: EXTERNAL,
     define: { 'import.meta.url': IMPORT_META_URL },
     banner: { js: BANNER },
-    sourcemap: 'external',
+    sourcemap: 'linked', // external .map files, referenced by a sourceMappingURL comment
     // Readable output: no minification of identifiers, whitespace or syntax.
     minify: false,
     keepNames: true,

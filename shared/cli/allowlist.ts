@@ -32,6 +32,7 @@ export const ALLOWLIST_USAGE = `Usage: codesign-hunt allowlist <subcommand> [opt
       [--tenant ID] [--id ID] [--disabled] [--json]
                      P: exact (case-insensitive) or a glob with * and ?
   remove ID [--if-match ETAG] [--reason TEXT]       soft delete
+  history ID [--json]                               the audit trail of an entry, newest first
   import FILE [--format json|csv] [--owner WHO] [--expires-in-days N] [--dry-run]
                      all entries are validated first; nothing is imported if one is invalid;
                      --owner / --expires-in-days fill records that lack them (templates)
@@ -65,6 +66,8 @@ export async function runAllowlistCommand(argv: string[], io: CliIo): Promise<nu
         return await addCommand(rest, io);
       case 'remove':
         return await removeCommand(rest, io);
+      case 'history':
+        return await historyCommand(rest, io);
       case 'import':
         return await importCommand(rest, io);
       case 'export':
@@ -209,6 +212,26 @@ async function removeCommand(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
+}
+
+async function historyCommand(argv: string[], io: CliIo): Promise<number> {
+  const { positional, flags } = parseOptions(argv, { flags: ['json'] });
+  const [id] = positional;
+  if (!id || positional.length > 1) throw new UsageError('history takes exactly one entry ID');
+  const { store } = openStore(io);
+  const records = await store.history(id);
+  if (records.length === 0) {
+    io.stderr(`allowlist history: no audit records for ${id}\n`);
+    return 1;
+  }
+  if (flags.has('json')) {
+    io.stdout(`${JSON.stringify(records, null, 2)}\n`);
+    return 0;
+  }
+  for (const record of records) {
+    io.stdout(`${record.at}\t${record.action}\t${record.actor}\t${record.status}\t${record.reason}\n`);
+  }
+  return 0;
 }
 
 async function importCommand(argv: string[], io: CliIo): Promise<number> {

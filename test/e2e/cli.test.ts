@@ -188,3 +188,48 @@ test('run --demo runs a real cycle and writes the cards; a second run against th
   expect(runs.code).toBe(0);
   expect(runs.stdout.match(/succeeded/g)?.length).toBeGreaterThanOrEqual(2);
 }, 180_000);
+
+test('an entry added with the CLI suppresses the matching demo findings and shows its hits and history', () => {
+  const env = {
+    Storage: azuriteConnectionString(),
+    TENANT_ID: 'contoso-demo',
+    CHECKPOINTS_TABLE: `ckpt${Date.now()}`,
+    INCIDENTS_TABLE: `inc${Date.now()}`,
+    ALLOWLIST_TABLE: `allow${Date.now()}`,
+    ALLOWLIST_AUDIT_TABLE: `audit${Date.now()}`,
+    RECENT_STEPS_TABLE: `steps${Date.now()}`,
+  };
+  const added = cli(
+    ['allowlist', 'add', '--id', 'lab-kiosk', '--device-name', 'kiosk-lobby-*', '--reason', 'lobby kiosk is the red-team lab', '--owner', 'secops@contoso.com', '--expires-in-days', '7'],
+    env,
+  );
+  expect(added.code).toBe(0);
+  expect(added.stderr).toContain('ALLOWLIST_CHANGE');
+  const out = mkdtempSync(join(tmpdir(), 'demo-'));
+  const run = cli(['run', '--demo', '--out', out, '--storage', env.Storage], env);
+  expect(run.code).toBe(0);
+  const suppressedByKiosk = Number(/lab-kiosk (\d+)/.exec(run.stdout)?.[1]);
+  expect(suppressedByKiosk).toBeGreaterThan(0);
+  const findings = readFileSync(join(out, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Finding);
+  const kiosk = findings.filter((f) => f.device.name.startsWith('kiosk-lobby-'));
+  expect(kiosk.length).toBe(suppressedByKiosk);
+  expect(kiosk.every((f) => f.suppressedBy === 'lab-kiosk')).toBe(true);
+
+  const listed = cli(['allowlist', 'list', '--json'], env);
+  const entry = (JSON.parse(listed.stdout) as { id: string; hitCount: number; lastHitAt: string | null }[]).find((e) => e.id === 'lab-kiosk');
+  expect(entry?.hitCount).toBe(suppressedByKiosk);
+  expect(entry?.lastHitAt).not.toBeNull();
+}, 120_000);
+
+test('allowlist history shows every change with actor and reason', () => {
+  const env = { Storage: azuriteConnectionString(), ALLOWLIST_TABLE: `hallow${Date.now()}`, ALLOWLIST_AUDIT_TABLE: `haudit${Date.now()}`, USER: 'alice' };
+  expect(cli(['allowlist', 'add', '--id', 'pki', '--signer-subject', 'CN=Contoso Issuing CA*', '--reason', 'internal PKI', '--owner', 'pki-team', '--expires-in-days', '30'], env).code).toBe(0);
+  expect(cli(['allowlist', 'remove', 'pki', '--reason', 'PKI moved to HSM', '--actor', 'bob'], env).code).toBe(0);
+  const history = cli(['allowlist', 'history', 'pki'], env);
+  expect(history.code).toBe(0);
+  const lines = history.stdout.trim().split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/\tdelete\tbob\tcommitted\tPKI moved to HSM$/);
+  expect(lines[1]).toMatch(/\tcreate\tcli:alice\tcommitted\t/);
+  expect(cli(['allowlist', 'history', 'nope'], env).code).toBe(1);
+}, 60_000);

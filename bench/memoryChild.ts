@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { AllowlistEntry } from '../shared/allowlist/entry';
 import { collectGarbage, now } from './common';
 import { benchChannels } from './fixtures';
-import { runPipeline, type PipelineCounts, type StageTimes } from './pipeline';
+import { encodeForQueue, runPipeline, type PipelineCounts, type StageTimes } from './pipeline';
 import { profile, summarise, type ProfileSummary } from './profile';
 
 export interface ChildJob {
@@ -29,6 +29,8 @@ export interface ChildResult {
   parseMs: number;
   pipelineMs: number;
   stages: StageTimes;
+  /** Base64 JSON of every message (NotificationQueue.enqueue's work), after the measured pipeline. */
+  queueEncodeMs: number;
   counts: PipelineCounts;
   /** process.resourceUsage().maxRSS at each point, in bytes. */
   maxRssBytes: { afterStartup: number; afterRead: number; afterParse: number; afterPipeline: number };
@@ -72,12 +74,14 @@ async function main(): Promise<void> {
     outcome = runPipeline(parsed, input);
   }
   const afterPipeline = maxRss();
+  const queueEncodeMs = encodeForQueue(outcome.messages).ms;
   const memory = process.memoryUsage();
   const result: ChildResult = {
     responseBytes,
     parseMs,
     pipelineMs: outcome.ms,
     stages: outcome.stages,
+    queueEncodeMs,
     counts: outcome.counts,
     maxRssBytes: { afterStartup, afterRead, afterParse, afterPipeline },
     rssBytesEnd: memory.rss,

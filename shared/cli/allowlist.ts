@@ -14,7 +14,6 @@ import { CONDITION_FIELDS, isEntryActive, validateEntryInput } from '../allowlis
 import type { AllowlistFileFormat } from '../allowlist/file';
 import { AllowlistFileError, describeErrors, entriesToCsv, entriesToJson, formatFromPath, isRecord, loadAllowlistFile, readAllowlistFile } from '../allowlist/file';
 import { compileAllowlist, suppress } from '../allowlist/matcher';
-import { createLogChangeNotifier } from '../allowlist/notifier';
 import type { AllowlistStore } from '../allowlist/store';
 import { EntryConflictError, EntryNotFoundError, PreconditionFailedError } from '../allowlist/store';
 import type { Finding } from '../model/finding';

@@ -20,8 +20,22 @@ export const CERT_ACTIONS = [
 ] as const;
 export type CertAction = (typeof CERT_ACTIONS)[number];
 
-/** The detection branch of the query that produced the row (the seed query's five branches). */
-export const BRANCHES = ['makecert-pvk2pfx', 'powershell', 'openssl', 'certutil', 'signtool', 'other'] as const;
+/**
+ * The detection branch of the query that produced the row: the five process branches of rule
+ * t1587-002, then one per companion rule (`cert-file`: cert-key-files, `trust-store`:
+ * trust-store-tampering, `signed-binary`: self-signed-binaries), then the catch-all `other`.
+ */
+export const BRANCHES = [
+  'makecert-pvk2pfx',
+  'powershell',
+  'openssl',
+  'certutil',
+  'signtool',
+  'cert-file',
+  'trust-store',
+  'signed-binary',
+  'other',
+] as const;
 export type Branch = (typeof BRANCHES)[number];
 
 export const SEVERITIES = ['informational', 'low', 'medium', 'high'] as const;

@@ -120,7 +120,8 @@ interface CreationSide {
  * A creation and the creation-side steps on the same device, within the window around it, that
  * share a key or certificate file with it, transitively: `openssl req` writes code.key/code.crt,
  * `openssl pkcs12 -export` turns them into code.pfx, signtool then signs with /f code.pfx; makecert
- * writes SPC.pvk/SPC.cer and pvk2pfx makes SPC.pfx. All of it is one certificate's story.
+ * writes SPC.pvk/SPC.cer and pvk2pfx makes SPC.pfx. All of it is one certificate's story. Steps
+ * started by the same parent process instance belong to it too.
  */
 function creationSide(creation: Finding, deviceFindings: readonly Finding[], windowMs: number): CreationSide {
   const start = findingTime(creation);
@@ -132,19 +133,48 @@ function creationSide(creation: Finding, deviceFindings: readonly Finding[], win
   );
   const steps = [creation];
   const files = new Set(certificateFileNames(creation));
-  let grew = files.size > 0;
+  const parents = new Set([parentProcessKey(creation)].filter((k): k is string => k !== null));
+  let grew = files.size > 0 || parents.size > 0;
   while (grew) {
     grew = false;
     for (const f of candidates) {
       if (steps.includes(f)) continue;
       const names = certificateFileNames(f);
-      if (!names.some((n) => files.has(n))) continue;
+      const parent = parentProcessKey(f);
+      const sameScript =
+        parent !== null && parents.has(parent) && Math.abs(findingTime(f) - start) <= SAME_SCRIPT_MS && !namesOtherCertificate(creation, f);
+      if (!names.some((n) => files.has(n)) && !sameScript) continue;
       steps.push(f);
       names.forEach((n) => files.add(n));
+      if (parent !== null) parents.add(parent);
       grew = true;
     }
   }
   return { steps: steps.sort(compareFindings), files };
+}
+
+/** Steps of one script run close together; a long-lived shell may start unrelated work later. */
+const SAME_SCRIPT_MS = 5 * 60 * 1000;
+
+/** Two known, different subjects or thumbprints: another certificate, whatever the parent. */
+function namesOtherCertificate(a: Finding, b: Finding): boolean {
+  const ta = a.certificate.thumbprint;
+  const tb = b.certificate.thumbprint;
+  if (ta && tb && thumbprintKey(ta) !== thumbprintKey(tb)) return true;
+  const sa = a.certificate.subject;
+  const sb = b.certificate.subject;
+  return Boolean(sa?.trim() && sb?.trim() && subjectCommonName(sa) !== subjectCommonName(sb));
+}
+
+/**
+ * One parent process instance (same pid, image and account on the device): a script that runs
+ * New-SelfSignedCertificate and then Export-PfxCertificate in two PowerShell processes is one
+ * creation, even though only the export names a file.
+ */
+function parentProcessKey(finding: Finding): string | null {
+  const { processId, fileName } = finding.parent;
+  if (processId === null || !fileName) return null;
+  return `${processId}\u0000${fileName.toLowerCase()}\u0000${(finding.account.name ?? '').toLowerCase()}`;
 }
 
 class UnionFind {

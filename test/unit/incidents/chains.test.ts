@@ -171,3 +171,32 @@ describe('linkChains', () => {
     expect(b.map((d) => [d.primary.incidentId, d.chainLink])).toEqual(a.map((d) => [d.primary.incidentId, d.chainLink]));
   });
 });
+
+describe('creation steps of one script', () => {
+  test('New-SelfSignedCertificate and Export-PfxCertificate from one parent process join the chain signed with the PFX', () => {
+    const parent = { fileName: 'wscript.exe', commandLine: 'wscript.exe invoice.js', processId: 7311 };
+    const create = newSelfSignedCert('CN=Microsoft Windows Update', { minutes: 0, parent });
+    const exportPfx = makeFinding({
+      tool: 'powershell',
+      action: 'export-pfx',
+      timestamp: '2025-03-04T10:00:41.000Z',
+      parent,
+      certificate: { subject: null, thumbprint: null, files: ['C:\\Users\\alice\\AppData\\Local\\Temp\\upd.pfx'], store: 'Cert:\\CurrentUser\\My', codeSigningEku: true },
+    });
+    const sign = signtoolSign('C:\\Users\\alice\\AppData\\Local\\Temp\\helper.exe', { pfx: 'C:\\Users\\alice\\AppData\\Local\\Temp\\upd.pfx' }, { minutes: 2, parent: { fileName: 'cmd.exe', commandLine: 'cmd.exe /c run.cmd', processId: 9000 } });
+    const result = drafts([create, exportPfx, sign]).drafts;
+    expect(result).toHaveLength(1);
+    expect(result[0]!.findings.map((f) => f.id)).toEqual([create.id, exportPfx.id, sign.id]);
+    expect(result[0]!.chainLink?.createdFindingIds).toEqual(expect.arrayContaining([create.id, exportPfx.id]));
+  });
+
+  test('the same parent later, or naming another certificate, does not join', () => {
+    const parent = { fileName: 'cmd.exe', commandLine: 'cmd.exe', processId: 5000 };
+    const contoso = newSelfSignedCert('CN=Contoso', { minutes: 0, parent });
+    const fabrikam = newSelfSignedCert('CN=Fabrikam', { minutes: 1, parent });
+    const late = makeFinding({ tool: 'powershell', action: 'export-pfx', timestamp: '2025-03-04T10:30:00.000Z', parent, certificate: { subject: null, thumbprint: null, files: ['C:\\x\\late.pfx'], store: null, codeSigningEku: false } });
+    const sign = signtoolSign('app.exe', { subject: 'Contoso' }, { minutes: 3 });
+    const chain = drafts([contoso, fabrikam, late, sign]).drafts.find((d) => d.chainLink)!;
+    expect(chain.findings.map((f) => f.id)).toEqual([contoso.id, sign.id]);
+  });
+});

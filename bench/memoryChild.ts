@@ -22,6 +22,8 @@ export interface ChildJob {
   /** Where to save the .cpuprofile of the measured pipeline; no profiling when absent. */
   profileFile?: string;
   profileIntervalUs?: number;
+  /** Also time the queue encoding of the messages (after the measured pipeline). */
+  encodeQueue?: boolean;
 }
 
 export interface ChildResult {
@@ -30,7 +32,7 @@ export interface ChildResult {
   pipelineMs: number;
   stages: StageTimes;
   /** Base64 JSON of every message (NotificationQueue.enqueue's work), after the measured pipeline. */
-  queueEncodeMs: number;
+  queueEncodeMs: number | null;
   counts: PipelineCounts;
   /** process.resourceUsage().maxRSS at each point, in bytes. */
   maxRssBytes: { afterStartup: number; afterRead: number; afterParse: number; afterPipeline: number };
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     outcome = runPipeline(parsed, input);
   }
   const afterPipeline = maxRss();
-  const queueEncodeMs = encodeForQueue(outcome.messages).ms;
+  const queueEncodeMs = job.encodeQueue ? encodeForQueue(outcome.messages).ms : null;
   const memory = process.memoryUsage();
   const result: ChildResult = {
     responseBytes,

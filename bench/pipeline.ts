@@ -151,7 +151,7 @@ export interface CycleSample {
   pipelineMs: number;
   stages: StageTimes;
   counts: PipelineCounts;
-  queueEncodeMs: number;
+  queueEncodeMs: number | null;
   profiled: boolean;
 }
 
@@ -179,7 +179,7 @@ export function pipelineSection(samples: readonly CycleSample[], meta: { rows: n
     ratios: samples.map((s) => s.pipelineMs / s.parseMs),
     stages: samples.map((s) => s.stages),
     counts: samples[0]?.counts ?? null,
-    queueEncodeMs: samples.map((s) => s.queueEncodeMs),
+    queueEncodeMs: samples.flatMap((s) => (s.queueEncodeMs === null ? [] : [s.queueEncodeMs])),
   };
   const ratio = spread(raw.ratios);
   const parse = spread(raw.parseMs);

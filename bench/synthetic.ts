@@ -301,7 +301,8 @@ export function generateResponse(options: GenerateOptions): Generated {
   for (const timeMs of times) {
     const device = chooseDevice();
     const line = corpus[pick(random, device.lines)] as CorpusLine;
-    const image = images.get(line.tool) ?? (images.get('powershell') as ImageColumns);
+    const image = images.get(line.tool) ?? images.get('powershell');
+    if (!image) throw new Error(`no image columns for tool ${line.tool}`);
     const parentName = random() < suspiciousRate ? pick(random, odd) : pick(random, device.parents);
     const parent = parents.get(parentName) as ParentColumns;
     const commandLine = personalise(line.commandLine, device, 1000 + Math.floor(random() * 9000));

@@ -1,10 +1,12 @@
 /**
- * Makes the demo's recorded answer behave like Defender: only rows whose ingestion time falls in
+ * Makes the demo's recorded answers behave like Defender: only rows whose ingestion time falls in
  * the window the query asks for (`let WindowStart = datetime(...)`, `let WindowEnd = ...`) come
  * back, so chunked backfill, overlaps and a second run over the same storage behave as in
- * production.
+ * production; and each rule's query is answered from that rule's sample, recognised by the
+ * `// Rule <id>:` comment every rule query carries (shared/rules/rule.ts ruleIdOfQuery).
  */
 import type { HuntingQueryResults } from '../hunting/types';
+import { ruleIdOfQuery } from '../rules/rule';
 
 const WINDOW_PATTERN = /let\s+Window(Start|End)\s*=\s*datetime\(\s*([^)]+?)\s*\)/g;
 
@@ -27,8 +29,31 @@ export function rowsForQuery(results: HuntingQueryResults, query: string): Hunti
     schema: results.schema,
     results: results.results.filter((row) => {
       const value = row.IngestionTime ?? row.Timestamp;
-      const ingested = typeof value === 'string' ? Date.parse(value) : NaN;
+      const ingested = typeof value === 'string' || typeof value === 'number' ? Date.parse(String(value)) : Number.NaN;
       return !Number.isNaN(ingested) && ingested >= window.start && ingested < window.end;
     }),
   };
+}
+
+/**
+ * The sample a query is answered from: the one of the rule its `// Rule <id>:` comment names; a
+ * query without that comment gets `fallbackRuleId`'s sample (as before there were several); a
+ * rule without a sample gets no rows.
+ */
+export function sampleForQuery(
+  samples: ReadonlyMap<string, HuntingQueryResults>,
+  query: string,
+  fallbackRuleId: string,
+): HuntingQueryResults {
+  const ruleId = ruleIdOfQuery(query) ?? fallbackRuleId;
+  return samples.get(ruleId) ?? { schema: [], results: [] };
+}
+
+/** `rowsForQuery` on the sample of the query's rule (see `sampleForQuery`). */
+export function rowsForRuleQuery(
+  samples: ReadonlyMap<string, HuntingQueryResults>,
+  query: string,
+  fallbackRuleId: string,
+): HuntingQueryResults {
+  return rowsForQuery(sampleForQuery(samples, query, fallbackRuleId), query);
 }

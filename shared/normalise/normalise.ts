@@ -2,19 +2,26 @@
  * Normalise: turns Advanced Hunting result rows into validated `Finding`s. A row that does not
  * fit is reported with the reason and skipped, never fatal: one odd row from Defender must not
  * cost the rest of the cycle. Column names are read case-insensitively because Microsoft's own
- * examples vary the casing.
+ * examples vary the casing. Certificate facts come from the command-line parser, overridden by
+ * the optional certificate-fact columns a rule projects (OPTIONAL_RESULT_COLUMNS in
+ * shared/rules/rule.ts): file, registry and certificate rows know the store, thumbprint, signer
+ * or file from the event itself rather than from a command line.
  */
 import { createHash } from 'node:crypto';
 import { parseCommandLine } from '../cmdline/parse';
 import type { HuntingQueryResults } from '../hunting/types';
 import {
   BRANCHES,
+  CERT_ACTIONS,
   FINDING_SCHEMA_VERSION,
+  TOOLS,
   type Branch,
+  type CertificateFacts,
   type Finding,
   type Severity,
   type Tool,
 } from '../model/finding';
+import { MAX_OPTIONAL_COLUMN_LENGTH } from '../rules/rule';
 
 export interface NormaliseContext {
   ruleId: string;
@@ -87,6 +94,72 @@ function timestamp(value: unknown, column: string): string {
   return new Date(time).toISOString();
 }
 
+/** Text of an optional certificate-fact column, or null when absent or empty. */
+function factText(value: unknown, column: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw new RowError(`column ${column} should be a string, got ${typeof value}`);
+  const text = value.trim();
+  if (text === '') return null;
+  if (text.length > MAX_OPTIONAL_COLUMN_LENGTH) throw new RowError(`column ${column} is longer than ${MAX_OPTIONAL_COLUMN_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw new RowError(`column ${column} holds a control character`);
+  return text;
+}
+
+function factOneOf<T extends string>(value: unknown, column: string, allowed: readonly T[]): T | null {
+  const text = factText(value, column);
+  if (text === null) return null;
+  const known = allowed.find((a) => a === text.toLowerCase());
+  if (!known) throw new RowError(`column ${column} has unknown value ${JSON.stringify(text)} (expected one of ${allowed.join(', ')})`);
+  return known;
+}
+
+/** SHA-1 (40) or SHA-256 (64) hex digits; spaces and colons between them are dropped. */
+function factThumbprint(value: unknown, column: string): string | null {
+  const text = factText(value, column);
+  if (text === null) return null;
+  const hex = text.replace(/[\s:]/g, '');
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(hex)) {
+    throw new RowError(`column ${column} is not a 40 or 64 hex-digit thumbprint: ${JSON.stringify(text)}`);
+  }
+  return hex.toUpperCase();
+}
+
+/** `first` followed by `rest` without a case-insensitive duplicate of it. */
+function withFirst(first: string | null, rest: readonly string[]): string[] {
+  if (first === null) return [...rest];
+  const key = first.toLowerCase();
+  return [first, ...rest.filter((r) => r.toLowerCase() !== key)];
+}
+
+/**
+ * The parser's facts with the row's certificate-fact columns applied: scalar facts are replaced,
+ * list facts get the column's value first. Throws RowError on a value that does not fit.
+ */
+function applyFactColumns(facts: CertificateFacts, col: (name: string) => unknown): CertificateFacts {
+  const action = factOneOf(col('CertificateAction'), 'CertificateAction', CERT_ACTIONS);
+  const tool = factOneOf(col('CertificateTool'), 'CertificateTool', TOOLS);
+  const subject = factText(col('CertificateSubject'), 'CertificateSubject');
+  const thumbprint = factThumbprint(col('CertificateThumbprint'), 'CertificateThumbprint');
+  const store = factText(col('CertificateStore'), 'CertificateStore');
+  const file = factText(col('CertificateFile'), 'CertificateFile');
+  const signed = factText(col('SignedFile'), 'SignedFile');
+  return {
+    ...facts,
+    tool: tool ?? facts.tool,
+    action: action ?? facts.action,
+    certificate: {
+      ...facts.certificate,
+      subject: subject ?? facts.certificate.subject,
+      thumbprint: thumbprint ?? facts.certificate.thumbprint,
+      store: store ?? facts.certificate.store,
+      files: withFirst(file, facts.certificate.files),
+    },
+    signedFile: signed ?? facts.signedFile,
+    signedFiles: withFirst(signed, facts.signedFiles),
+  };
+}
+
 const TOOL_BRANCH: Record<Tool, Branch> = {
   makecert: 'makecert-pvk2pfx',
   pvk2pfx: 'makecert-pvk2pfx',
@@ -150,7 +223,7 @@ function toFinding(row: Row, ctx: NormaliseContext): Finding {
   if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
   const fileName = optionalString(col('FileName'), 'FileName');
   const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
-  const facts = parseCommandLine(commandLineValue, { fileName, originalFileName });
+  const facts = applyFactColumns(parseCommandLine(commandLineValue, { fileName, originalFileName }), col);
   const flags = {
     suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
     tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),

@@ -15,11 +15,9 @@
  *   Storage                  connection string of the storage account (the trigger's connection), or
  *   Storage__queueServiceUri + Storage__tableServiceUri (+ optional Storage__clientId): managed identity
  */
-import { TableClient } from '@azure/data-tables';
-import { QueueClient } from '@azure/storage-queue';
-import { DefaultAzureCredential } from '@azure/identity';
 import { systemClock } from '../clock';
-import { loadSettings, type Settings } from '../config/settings';
+import { loadSettings, type Settings, type StorageConnection } from '../config/settings';
+import { StorageFactory } from '../storage/clients';
 import { parseChannels, type Channel } from './channels';
 import type { DeliveryDeps, DeliveryLog } from './deliver';
 import { TableDeliveryLedger } from './ledger';
@@ -28,10 +26,6 @@ import { defaultRetryPolicy } from './retry';
 import { createHttpSender } from './send';
 
 export const DEFAULT_DELIVERIES_TABLE = 'deliveries';
-
-export type StorageSettings =
-  | { kind: 'connection-string'; connectionString: string }
-  | { kind: 'identity'; queueServiceUri: string; tableServiceUri: string; clientId: string | null };
 
 export interface DeliverySettings {
   queueName: string;
@@ -42,7 +36,7 @@ export interface DeliverySettings {
   timeoutMs: number;
   allowLoopbackForTests: boolean;
   allowFolderChannels: boolean;
-  storage: StorageSettings | null;
+  storage: StorageConnection | null;
 }
 
 export class DeliverySettingsError extends Error {
@@ -74,29 +68,14 @@ export function deliverySettingsOf(settings: Settings): DeliverySettings {
   };
 }
 
-function isInsecure(connectionString: string): boolean {
-  return /DefaultEndpointsProtocol=http(;|$)/i.test(connectionString) || /(Table|Queue)Endpoint=http:\/\//i.test(connectionString);
-}
-
+/** Queue, poison queue and ledger table, through the same storage factory as every other client. */
 export function createStorageClients(settings: DeliverySettings): { queue: NotificationQueue; ledger: TableDeliveryLedger } {
   const storage = settings.storage;
   if (!storage) throw new DeliverySettingsError('no storage connection: set Storage (connection string) or Storage__queueServiceUri and Storage__tableServiceUri');
-  if (storage.kind === 'connection-string') {
-    return {
-      queue: NotificationQueue.fromConnectionString(storage.connectionString, settings.queueName),
-      ledger: TableDeliveryLedger.fromConnectionString(storage.connectionString, settings.tableName, {
-        allowInsecureConnection: isInsecure(storage.connectionString),
-      }),
-    };
-  }
-  const credential = new DefaultAzureCredential(storage.clientId ? { managedIdentityClientId: storage.clientId } : {});
-  const base = storage.queueServiceUri.replace(/\/+$/, '');
+  const factory = new StorageFactory(storage);
   return {
-    queue: new NotificationQueue(
-      new QueueClient(`${base}/${settings.queueName}`, credential),
-      new QueueClient(`${base}/${poisonQueueName(settings.queueName)}`, credential),
-    ),
-    ledger: new TableDeliveryLedger(new TableClient(storage.tableServiceUri, settings.tableName, credential)),
+    queue: new NotificationQueue(factory.queue(settings.queueName), factory.queue(poisonQueueName(settings.queueName))),
+    ledger: new TableDeliveryLedger(factory.table(settings.tableName)),
   };
 }
 

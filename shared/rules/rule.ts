@@ -1,7 +1,8 @@
 /**
  * Owns the rule contract: the `RuleDefinition` type read from `rules/<id>/rule.yaml` plus its
- * `query.kql`, its validation (every error names the file and the field), and the result
- * columns every rule query must project, in order, for the normaliser.
+ * `query.kql`, its validation (every error names the file and the field), the result columns
+ * every rule query must project, in order, for the normaliser, and the optional certificate-fact
+ * columns a rule may project after them.
  * Reading files lives in ./loadRules, query rendering in ./renderQuery.
  */
 import Ajv from 'ajv';
@@ -20,6 +21,19 @@ export type Confidence = (typeof CONFIDENCES)[number];
  * The columns every rule query projects, in this order, with their Kusto types. The normaliser
  * reads rows by these names; the rule tests check each query's inferred result schema and each
  * fixture against this list.
+ *
+ * They always describe a process and its parent, whatever table the rule reads, so suppression,
+ * incidents and delivery handle every rule alike:
+ * - process rules (t1587-002): the tool's process event as Defender reports it.
+ * - file and registry rules (cert-key-files, trust-store-tampering): the process that wrote the
+ *   file or registry value (the event's InitiatingProcess*: FileName, FolderPath, SHA256,
+ *   ProcessId, ProcessCommandLine, ProcessVersionInfoOriginalFileName, account) and, as
+ *   InitiatingProcess*, the writer's parent (file name and id; Defender does not give its
+ *   command line or path there, so those two are empty).
+ * - certificate rules (self-signed-binaries): the process that ran the signed binary and its parent.
+ * What the event is about (the certificate file, the store and thumbprint, the signed binary)
+ * goes into the optional columns below. DetectionBranch is the rule's branch; IsSuspiciousParent
+ * and IsTempLocation are the rule's flags (each rule.yaml says how it computes them).
  */
 export const RESULT_COLUMNS = [
   { name: 'Timestamp', type: 'datetime' },
@@ -45,6 +59,79 @@ export const RESULT_COLUMNS = [
 ] as const;
 export type ResultColumnName = (typeof RESULT_COLUMNS)[number]['name'];
 export const RESULT_COLUMN_NAMES: readonly ResultColumnName[] = RESULT_COLUMNS.map((c) => c.name);
+
+/**
+ * Optional certificate-fact columns a rule may project AFTER the base columns, in this order (any
+ * subset, each at most once). They carry what the event says about the certificate and override
+ * what the normaliser's command-line parser reads from ProcessCommandLine; an empty value means
+ * "not known here" and leaves the parser's fact in place. The normaliser validates each value and
+ * rejects the row, with the reason, when one does not fit:
+ * - CertificateAction: one of CERT_ACTIONS (shared/model/finding.ts); replaces `action`.
+ * - CertificateTool: one of TOOLS; replaces `tool` (the certificate tool the writer or actor is).
+ * - CertificateSubject: replaces `certificate.subject` (e.g. the Signer of a signed binary).
+ * - CertificateThumbprint: 40 (SHA-1) or 64 (SHA-256) hex digits, separators allowed; replaces
+ *   `certificate.thumbprint`, stored upper-case without separators.
+ * - CertificateStore: `<location>\<store>`, e.g. `LocalMachine\Root`,
+ *   `CurrentUser\TrustedPublisher`; replaces `certificate.store` (the chain and scoring logic
+ *   read the last segment).
+ * - CertificateFile: a certificate or key file path; becomes `certificate.files[0]`, the files
+ *   the command line names follow.
+ * - SignedFile: a signed file path; becomes `signedFile` and `signedFiles[0]`.
+ * Text values must not hold control characters and are at most MAX_OPTIONAL_COLUMN_LENGTH long.
+ */
+export const OPTIONAL_RESULT_COLUMNS = [
+  { name: 'CertificateAction', type: 'string' },
+  { name: 'CertificateTool', type: 'string' },
+  { name: 'CertificateSubject', type: 'string' },
+  { name: 'CertificateThumbprint', type: 'string' },
+  { name: 'CertificateStore', type: 'string' },
+  { name: 'CertificateFile', type: 'string' },
+  { name: 'SignedFile', type: 'string' },
+] as const;
+export type OptionalResultColumnName = (typeof OPTIONAL_RESULT_COLUMNS)[number]['name'];
+export const OPTIONAL_RESULT_COLUMN_NAMES: readonly OptionalResultColumnName[] = OPTIONAL_RESULT_COLUMNS.map((c) => c.name);
+export const MAX_OPTIONAL_COLUMN_LENGTH = 2048;
+
+/**
+ * Problems of a query's result columns against the contract: exactly RESULT_COLUMNS (names and
+ * Kusto types) in order, then only OPTIONAL_RESULT_COLUMNS, in their order, each at most once,
+ * with their types. Empty when the columns fit.
+ */
+export function resultColumnProblems(columns: readonly { name: string; type: string }[]): string[] {
+  const problems: string[] = [];
+  RESULT_COLUMNS.forEach((expected, i) => {
+    const actual = columns[i];
+    if (!actual) problems.push(`column ${i + 1}: ${expected.name} (${expected.type}) is missing`);
+    else if (actual.name !== expected.name || actual.type !== expected.type) {
+      problems.push(`column ${i + 1}: expected ${expected.name} (${expected.type}), got ${actual.name} (${actual.type})`);
+    }
+  });
+  let next = 0;
+  columns.slice(RESULT_COLUMNS.length).forEach((actual, j) => {
+    const position = RESULT_COLUMNS.length + j + 1;
+    const index = OPTIONAL_RESULT_COLUMNS.findIndex((c) => c.name === actual.name);
+    const optional = OPTIONAL_RESULT_COLUMNS[index];
+    if (!optional) {
+      problems.push(`column ${position}: ${actual.name} is neither a base column nor one of ${OPTIONAL_RESULT_COLUMN_NAMES.join(', ')}`);
+      return;
+    }
+    if (index < next) problems.push(`column ${position}: ${actual.name} is out of order or repeated (order: ${OPTIONAL_RESULT_COLUMN_NAMES.join(', ')})`);
+    else next = index + 1;
+    if (actual.type !== optional.type) problems.push(`column ${position}: ${actual.name} must be ${optional.type}, got ${actual.type}`);
+  });
+  return problems;
+}
+
+/**
+ * The comment line naming the rule in its query (`// Rule <id>: ...`). Rendered queries keep it,
+ * so whoever receives a query (the demo's local Graph server, a proxy, a log) can tell the rule.
+ */
+export const RULE_MARKER = /^\/\/ Rule ([a-z0-9]+(?:-[a-z0-9]+)*):/m;
+
+/** The rule id a (rendered) query names in its `// Rule <id>:` comment, or null. */
+export function ruleIdOfQuery(query: string): string | null {
+  return RULE_MARKER.exec(query)?.[1] ?? null;
+}
 
 /** The placeholders a rule query must contain; see ./renderQuery. */
 export const WINDOW_START_PLACEHOLDER = '{{WindowStart}}';
@@ -108,8 +195,12 @@ export interface FalsePositive {
 export interface RuleBranch {
   id: RuleBranchId;
   description: string;
-  /** Tool file names the branch keys on (FileName or ProcessVersionInfoOriginalFileName). */
-  tools: string[];
+  /**
+   * Tool file names the branch keys on (FileName or ProcessVersionInfoOriginalFileName). Process
+   * branches name them; branches of file, registry and certificate rules, which do not key on a
+   * tool, leave it out.
+   */
+  tools?: string[];
 }
 
 /** A triage query; placeholders {{DeviceId}}, {{From}}, {{To}} (see renderPivot). */
@@ -237,7 +328,7 @@ const RULE_SCHEMA = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'description', 'tools'],
+        required: ['id', 'description'],
         properties: { id: { type: 'string', enum: [...RULE_BRANCHES] }, description: text, tools: nameList },
       },
     },

@@ -1,8 +1,9 @@
 /**
  * Tests every rule folder under rules/ (through shared/rules/loadRules.ts): unique ids equal
- * to folder names, complete metadata, Graph-shaped positive/negative fixtures with exactly the
- * projected columns, sane schedule, and a query (and pivots) the Kusto language service
- * accepts with exactly RESULT_COLUMNS as its result. Also tests the loader's error reporting.
+ * to folder names, complete metadata, Graph-shaped positive/negative fixtures (and expectations)
+ * with exactly the projected columns, sane schedule, and a query (and pivots) the Kusto language
+ * service accepts whose result is RESULT_COLUMNS in order plus only OPTIONAL_RESULT_COLUMNS. Also
+ * tests the column contract checker and the loader's error reporting.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,9 +15,12 @@ import { renderPivot, renderQuery } from '../../../shared/rules/renderQuery';
 import {
   CONFIDENCES,
   FALSE_POSITIVE_MATCHERS,
+  OPTIONAL_RESULT_COLUMNS,
   RESULT_COLUMNS,
   RULE_BRANCHES,
   RuleValidationError,
+  resultColumnProblems,
+  ruleIdOfQuery,
   type RuleDefinition,
 } from '../../../shared/rules/rule';
 
@@ -46,7 +50,16 @@ function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
-const EXPECTED_GRAPH_SCHEMA = RESULT_COLUMNS.map((c) => ({ name: c.name, type: graphTypeOf(c.type) }));
+/** The columns a rule's rendered query projects (name and Kusto type), analysed once per rule. */
+const projected = new Map<string, { name: string; type: string }[]>();
+function projectedColumns(rule: RuleDefinition): { name: string; type: string }[] {
+  let columns = projected.get(rule.id);
+  if (!columns) {
+    columns = analyzeKql(renderQuery(rule, WINDOW)).resultColumns ?? [];
+    projected.set(rule.id, columns);
+  }
+  return columns;
+}
 
 /** Checks one value against its Graph type; returns a problem or null. */
 function typeProblem(value: unknown, graphType: string): string | null {
@@ -65,18 +78,20 @@ function typeProblem(value: unknown, graphType: string): string | null {
   }
 }
 
-function graphShapeProblems(file: string): string[] {
+/** Problems of a fixture against Graph's answer shape for the rule's projected columns. */
+function graphShapeProblems(file: string, columns: readonly { name: string; type: string }[]): string[] {
+  const expectedSchema = columns.map((c) => ({ name: c.name, type: graphTypeOf(c.type) }));
   const data = readJson<Record<string, unknown>>(file);
   const problems: string[] = [];
   const keys = Object.keys(data).sort();
   if (keys.join(',') !== 'results,schema') problems.push(`top-level keys are ${keys.join(', ')}, want exactly schema and results`);
   const { schema, results } = data as unknown as GraphResults;
-  if (JSON.stringify(schema) !== JSON.stringify(EXPECTED_GRAPH_SCHEMA)) problems.push('schema is not RESULT_COLUMNS with Graph types, in order');
+  if (JSON.stringify(schema) !== JSON.stringify(expectedSchema)) problems.push("schema is not the query's projected columns with Graph types, in order");
   if (!Array.isArray(results) || results.length === 0) return [...problems, 'results is empty'];
   results.forEach((row, i) => {
     const names = Object.keys(row);
-    if (names.join(',') !== RESULT_COLUMNS.map((c) => c.name).join(',')) problems.push(`results[${i}] columns differ from RESULT_COLUMNS`);
-    for (const column of EXPECTED_GRAPH_SCHEMA) {
+    if (names.join(',') !== columns.map((c) => c.name).join(',')) problems.push(`results[${i}] columns differ from the projected columns`);
+    for (const column of expectedSchema) {
       const problem = typeProblem(row[column.name], column.type);
       if (problem) problems.push(`results[${i}].${column.name}: ${problem}`);
     }
@@ -136,6 +151,11 @@ describe('rule folders', () => {
       expect(rule.ingestionDelay.ms).toBeGreaterThanOrEqual(0);
     });
 
+    it('names itself in a `// Rule <id>:` comment (the demo Graph server routes on it)', () => {
+      expect(ruleIdOfQuery(rule.query)).toBe(rule.id);
+      expect(ruleIdOfQuery(renderQuery(rule, WINDOW))).toBe(rule.id);
+    });
+
     it('is window-aware: placeholders first, ingestion_time() window, no ago()', () => {
       const lines = rule.query.split(/\r?\n/);
       expect(lines[0]).toBe('let WindowStart = datetime({{WindowStart}});');
@@ -146,10 +166,11 @@ describe('rule folders', () => {
       expect(code).not.toMatch(/\bnow\s*\(/);
     });
 
-    it('renders to a query with zero error diagnostics that projects exactly RESULT_COLUMNS', () => {
+    it('renders to a query with zero error diagnostics that projects RESULT_COLUMNS in order plus only optional columns', () => {
       const { diagnostics, resultColumns } = analyzeKql(renderQuery(rule, WINDOW));
       expect(diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, rule.files.query))).toEqual([]);
-      expect(resultColumns).toEqual(RESULT_COLUMNS.map((c) => ({ name: c.name, type: c.type })));
+      expect(resultColumns?.slice(0, RESULT_COLUMNS.length)).toEqual(RESULT_COLUMNS.map((c) => ({ name: c.name, type: c.type })));
+      expect(resultColumnProblems(resultColumns ?? [])).toEqual([]);
     });
 
     it('has pivots that render and validate', () => {
@@ -165,7 +186,7 @@ describe('rule folders', () => {
     it.each(['positive.json', 'negative.json'])('has a Graph-shaped %s with exactly the projected columns', (name) => {
       const file = path.join(fixtures, name);
       expect(fs.existsSync(file)).toBe(true);
-      expect(graphShapeProblems(file)).toEqual([]);
+      expect(graphShapeProblems(file, projectedColumns(rule))).toEqual([]);
     });
 
     it('has positive rows for every branch (at least two each) and negative rows that match no branch', () => {
@@ -181,9 +202,9 @@ describe('rule folders', () => {
       expect(timestamps).toEqual([...timestamps].sort());
     });
 
-    it('has expectations for every fixture row when expectations.json exists', () => {
+    it('has expectations for every fixture row', () => {
       const file = path.join(fixtures, 'expectations.json');
-      if (!fs.existsSync(file)) return;
+      expect(fs.existsSync(file)).toBe(true);
       const expectations = readJson<Expectations>(file);
       const positive = readJson<GraphResults>(path.join(fixtures, 'positive.json')).results;
       const negative = readJson<GraphResults>(path.join(fixtures, 'negative.json')).results;
@@ -206,8 +227,64 @@ describe('rule folders', () => {
   });
 });
 
+describe('renamed tools (t1587-002)', () => {
+  const rule = rules.find((r) => r.id === 't1587-002')!;
+
+  it('keys every tool branch on the PE original file name as well as the file name', () => {
+    for (const list of ['MakecertTools', 'PowerShellTools', 'OpensslTools', 'CertutilTools', 'SigntoolTools']) {
+      expect(rule.query).toContain(`FileName in~ (${list}) or ProcessVersionInfoOriginalFileName in~ (${list})`);
+    }
+  });
+
+  it('has positive fixture rows of renamed tools, each in its branch', () => {
+    const positive = readJson<GraphResults>(path.join(rule.dir, 'fixtures', 'positive.json')).results;
+    const renamed = positive.filter((r) => {
+      const original = String(r.ProcessVersionInfoOriginalFileName).toLowerCase();
+      return original !== '' && original !== String(r.FileName).toLowerCase();
+    });
+    expect(renamed.map((r) => [r.FileName, r.ProcessVersionInfoOriginalFileName, r.DetectionBranch])).toEqual(
+      expect.arrayContaining([
+        ['mc.exe', 'MakeCert.exe', 'makecert-pvk2pfx'],
+        [expect.any(String), 'signtool.exe', 'signtool'],
+      ]),
+    );
+  });
+});
+
+describe('result column contract', () => {
+  const base: { name: string; type: string }[] = RESULT_COLUMNS.map((c) => ({ name: c.name, type: c.type }));
+  const optional = (name: string) => ({ name, type: 'string' });
+
+  it('accepts the base columns alone and with optional columns in their order', () => {
+    expect(resultColumnProblems(base)).toEqual([]);
+    expect(resultColumnProblems([...base, ...OPTIONAL_RESULT_COLUMNS.map((c) => ({ name: c.name, type: c.type }))])).toEqual([]);
+    expect(resultColumnProblems([...base, optional('CertificateAction'), optional('SignedFile')])).toEqual([]);
+  });
+
+  it('names a missing, renamed or retyped base column', () => {
+    expect(resultColumnProblems(base.slice(0, -1))).toEqual(['column 20: IsTempLocation (bool) is missing']);
+    const retyped = base.map((c) => (c.name === 'ReportId' ? { name: 'ReportId', type: 'string' } : c));
+    expect(resultColumnProblems(retyped)).toEqual(['column 5: expected ReportId (long), got ReportId (string)']);
+  });
+
+  it('rejects unknown, repeated, out-of-order and mistyped optional columns', () => {
+    expect(resultColumnProblems([...base, optional('RegistryKey')])[0]).toMatch(/^column 21: RegistryKey is neither a base column nor one of CertificateAction/);
+    expect(resultColumnProblems([...base, optional('SignedFile'), optional('CertificateAction')])).toEqual([
+      'column 22: CertificateAction is out of order or repeated (order: CertificateAction, CertificateTool, CertificateSubject, CertificateThumbprint, CertificateStore, CertificateFile, SignedFile)',
+    ]);
+    expect(resultColumnProblems([...base, optional('CertificateTool'), optional('CertificateTool')])).toHaveLength(1);
+    expect(resultColumnProblems([...base, { name: 'CertificateStore', type: 'dynamic' }])).toEqual(['column 21: CertificateStore must be string, got dynamic']);
+  });
+
+  it('reads the rule id from a query comment', () => {
+    expect(ruleIdOfQuery('let A = 1;\n// Rule trust-store-tampering: certificates\nT')).toBe('trust-store-tampering');
+    expect(ruleIdOfQuery('// rule x: lower-case is not the marker')).toBeNull();
+  });
+});
+
 describe('loader', () => {
-  const source = rules[0]!;
+  // The edits below are written against the process rule's rule.yaml.
+  const source = rules.find((r) => r.id === 't1587-002')!;
   let tmp: string;
 
   beforeEach(() => {

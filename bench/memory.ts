@@ -95,7 +95,7 @@ export async function runCycleChildren(options: CycleRunOptions): Promise<CycleR
       runs.profileFile = job.profileFile ?? null;
     }
     log(
-      `cycle child ${i + 1}: parse ${fmt(result.parseMs, 0)} ms, pipeline ${fmt(result.pipelineMs, 0)} ms ` +
+      `cycle child ${i + 1}: parse ${result.parseSamplesMs.map((ms) => fmt(ms, 0)).join('/')} ms, pipeline ${fmt(result.pipelineMs, 0)} ms ` +
         `(ratio ${fmt(result.pipelineMs / result.parseMs)}), peak RSS ${fmt(mb(result.maxRssBytes.afterPipeline), 0)} MB, ` +
         `wall ${fmt(wall / 1000, 1)} s${result.profile ? ', profiled' : ''}`,
     );
@@ -106,6 +106,7 @@ export async function runCycleChildren(options: CycleRunOptions): Promise<CycleR
 export function cycleSamples(runs: CycleRuns): CycleSample[] {
   return runs.results.map((r) => ({
     parseMs: r.parseMs,
+    parseSamplesMs: r.parseSamplesMs,
     pipelineMs: r.pipelineMs,
     stages: r.stages,
     counts: r.counts,

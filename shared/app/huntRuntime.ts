@@ -195,6 +195,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
           now,
           updateIntervalMs: settings.incidents.updateIntervalMs,
           chainWindowMs: settings.incidents.chainWindowMs,
+          chainRuleIds: rules.map((r) => r.id),
         });
         const announcements: Announcement[] = batch.announcements.map((a) => ({
           kind: 'incident',

@@ -28,14 +28,14 @@ export function trustStoreOf(store: string | null): TrustStore | null {
 }
 
 const CREATION_TOOLS = new Set(['makecert', 'powershell', 'openssl']);
-const SIGNING_TOOLS = new Set(['signtool', 'powershell']);
-const IMPORT_TOOLS = new Set(['certutil', 'powershell']);
 
 export function chainRole(finding: Finding): ChainRole | null {
   const { tool, action } = finding;
   if ((action === 'create-cert' || action === 'export-pfx') && CREATION_TOOLS.has(tool)) return 'create';
-  if (action === 'sign' && SIGNING_TOOLS.has(tool)) return 'use';
-  if (action === 'import-store' && IMPORT_TOOLS.has(tool) && trustStoreOf(finding.certificate.store) !== null) return 'use';
+  // signtool, Set-AuthenticodeSignature, or a binary seen signed by a self-made certificate.
+  if (action === 'sign') return 'use';
+  // Whatever wrote it (certutil, PowerShell, reg.exe, a registry write seen by the trust-store rule).
+  if (action === 'import-store' && trustStoreOf(finding.certificate.store) !== null) return 'use';
   return null;
 }
 
@@ -211,8 +211,8 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
   groups.forEach((group, index) => {
     for (const finding of group.findings) {
       groupOf.set(finding.id, index);
-      // Chains never cross rules: each rule's incidents stand on their own.
-      const deviceId = `${group.ruleId}\u0000${group.deviceKey}`;
+      // Chains cross rules: a trust-store registry write (one rule) completes a makecert run (another).
+      const deviceId = group.deviceKey;
       const list = byDevice.get(deviceId) ?? [];
       list.push(finding);
       byDevice.set(deviceId, list);

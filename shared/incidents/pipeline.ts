@@ -22,6 +22,11 @@ export interface IncidentBatchDeps {
   updateIntervalMs: number;
   /** One window for linking, for recall and for building, so they cannot disagree. */
   chainWindowMs: number;
+  /**
+   * Rules whose remembered creation steps a use step of this batch may complete: every enabled
+   * rule, so a trust-store registry write (one rule) chains with the makecert run (another).
+   */
+  chainRuleIds?: readonly string[];
 }
 
 export interface IncidentBatch {
@@ -50,9 +55,11 @@ export async function processIncidentBatch(findings: readonly Finding[], deps: I
   const useDevices = new Map<string, Set<string>>();
   for (const finding of current.values()) {
     if (chainRole(finding) !== 'use') continue;
-    const devices = useDevices.get(finding.ruleId) ?? new Set<string>();
-    devices.add(deviceKey(finding.device));
-    useDevices.set(finding.ruleId, devices);
+    for (const ruleId of new Set([finding.ruleId, ...(deps.chainRuleIds ?? [])])) {
+      const devices = useDevices.get(ruleId) ?? new Set<string>();
+      devices.add(deviceKey(finding.device));
+      useDevices.set(ruleId, devices);
+    }
   }
   const recalled: Finding[] = [];
   for (const ruleId of sortedKeys(useDevices)) {

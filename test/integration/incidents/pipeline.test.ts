@@ -19,7 +19,7 @@ interface Harness {
   incidentTable: CountingTable;
   stepsTable: CountingTable;
   /** One hunt cycle: process, "enqueue", commit. */
-  cycle(findings: Finding[], now: string, options?: { commit?: boolean }): Promise<IncidentBatch>;
+  cycle(findings: Finding[], now: string, options?: { commit?: boolean; ruleId?: string; chainRuleIds?: string[] }): Promise<IncidentBatch>;
   requests(): number;
   reset(): void;
 }
@@ -38,10 +38,11 @@ async function harness(): Promise<Harness> {
       const batch = await processIncidentBatch(findings, {
         incidents,
         recentSteps,
-        build: buildContext(),
+        build: options.ruleId ? { ...buildContext(), rule: { ...buildContext().rule, id: options.ruleId } } : buildContext(),
         now: new Date(now),
         updateIntervalMs: HOUR,
         chainWindowMs: W,
+        ...(options.chainRuleIds ? { chainRuleIds: options.chainRuleIds } : {}),
       });
       if (options.commit !== false) await batch.commit();
       return batch;
@@ -211,3 +212,30 @@ describe('processIncidentBatch: announcing', () => {
 function deps(h: Harness): Omit<IncidentBatchDeps, 'now'> {
   return { incidents: h.incidents, recentSteps: h.recentSteps, build: buildContext(), updateIntervalMs: HOUR, chainWindowMs: W };
 }
+
+describe('processIncidentBatch: chains across rules', () => {
+  test('a creation found by the process rule, then a Root write found by the trust-store rule a cycle later: one escalated incident', async () => {
+    const h = await harness();
+    const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
+    const trustWrite: Finding = {
+      ...makecertCreate('CN=ignored', 'x', { minutes: 12 }),
+      ruleId: 'trust-store-tampering',
+      tool: 'other',
+      action: 'import-store',
+      branch: 'trust-store',
+      certificate: { subject: null, thumbprint: '5F98EBBFE735CDDAE00E33E0FD69050EF9220254', files: [], store: 'LocalMachine\\Root', codeSigningEku: false },
+    };
+    const rules = [RULE, 'trust-store-tampering'];
+    const first = await h.cycle([create], at(5), { chainRuleIds: rules });
+    const id = first.announcements[0]!.incident.id;
+    const second = await h.cycle([trustWrite], at(20), { ruleId: 'trust-store-tampering', chainRuleIds: rules });
+    expect(second.announcements).toHaveLength(1);
+    expect(second.announcements[0]).toMatchObject({ kind: 'update', incident: { id, ruleId: RULE, chain: true, severity: 'high' } });
+    expect(second.announcements[0]!.incident.findingIds).toEqual([create.id, trustWrite.id]);
+    // Without the other rule's memory the write stands alone.
+    const h2 = await harness();
+    await h2.cycle([create], at(5));
+    const alone = await h2.cycle([trustWrite], at(20), { ruleId: 'trust-store-tampering' });
+    expect(alone.announcements[0]).toMatchObject({ kind: 'new', incident: { chain: false } });
+  });
+});

@@ -2,10 +2,8 @@
  * Does a trust-store write found by trust-store-tampering complete a chain with a certificate
  * creation found by t1587-002 on the same device? The normalised registry finding is shaped so
  * that `chainRole` (shared/incidents/chains.ts) treats it as a use (certutil import-store into
- * Root), and within one rule `buildIncidents` links it. Across the two rules it does not link yet:
- * `linkChains` keys devices by rule id ("Chains never cross rules"), and the hunt runs each rule's
- * incident stage on its own. The cross-rule expectation is kept as a failing test (`it.failing`)
- * so that it turns red, and is flipped to a plain test, once shared/incidents links across rules.
+ * Root), and `buildIncidents` links it, also across the two rules: the chain keeps the creation's
+ * incident (and rule), and the hunt recalls remembered creations of every enabled rule.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,22 +54,10 @@ test('within one rule the chain logic links the registry write to the creation: 
   expect(incidents[0]?.title).toMatch(/created and used trusted via the Root store/);
 });
 
-// KNOWN GAP (reported to the lead): shared/incidents/chains.ts linkChains groups findings by
-// `${ruleId}\0${deviceKey}`, so a t1587-002 creation and a trust-store-tampering write never meet;
-// the incident pipeline also recalls creation steps per rule. Today this yields two incidents.
-it.failing('a t1587-002 creation then a trust-store-tampering write on the same device: one chain incident', () => {
+test('a t1587-002 creation then a trust-store-tampering write on the same device: one chain incident under the creation', () => {
   const incidents = buildIncidents([creation, trustWrite], context);
   expect(incidents).toHaveLength(1);
   expect(incidents[0]?.chain).toBe(true);
-});
-
-test('today the two rules give two separate incidents, neither a chain', () => {
-  const incidents = buildIncidents([creation, trustWrite], context);
-  expect(incidents.map((i) => [i.ruleId, i.chain])).toEqual(
-    expect.arrayContaining([
-      ['t1587-002', false],
-      ['trust-store-tampering', false],
-    ]),
-  );
-  expect(incidents).toHaveLength(2);
+  expect(incidents[0]?.ruleId).toBe('t1587-002');
+  expect(incidents[0]?.findingIds).toEqual(expect.arrayContaining([creation.id, trustWrite.id]));
 });

@@ -3,14 +3,14 @@
  * a pipeline policy on the SDK clients, against an in-memory Azurite.
  *
  * Table clients get the policy through createHuntRuntime's `storagePolicies` (StorageFactory).
- * The notification queue cannot take one: production builds it without pipeline options
- * (shared/notify/settings.ts createStorageClients -> NotificationQueue.fromConnectionString), and
- * a policy given to a QueueClient through StorageFactory.queue fails every request with
- * "Duplicate policy names not allowed in pipeline" (@azure/storage-queue hands
- * `additionalPolicies` both to the core pipeline it builds and to the ServiceClient, which adds
- * them again). So queue requests are counted by wrapping the request methods of the two
- * QueueClients of the production NotificationQueue (one call = one request; SDK retries, which a
- * healthy Azurite never triggers, would not show).
+ * The notification queue cannot take one: production builds it in shared/notify/settings.ts
+ * (createStorageClients, a StorageFactory without policies), which `storagePolicies` does not
+ * reach; and a policy given to StorageFactory.queue fails every queue request with "Duplicate
+ * policy names not allowed in pipeline" (@azure/storage-queue hands `additionalPolicies` both to
+ * the core pipeline it builds and to the ServiceClient, which adds them again). So the bench takes
+ * the production queue from createStorageClients and counts its requests by wrapping the request
+ * methods of its two QueueClients (one call = one request; SDK retries, which a healthy Azurite
+ * never triggers, would not show).
  *
  * Scenarios, in one timeline of 10-minute cycles (fixed clock, one rule):
  *  (b) a cycle whose window holds 2 findings on each of 1,000 new devices: 1,000 new incidents;
@@ -27,7 +27,7 @@ import { loadSettings } from '../shared/config/settings';
 import { rowsForQuery } from '../shared/demo/windowedReplay';
 import type { HuntingQueryRequest, HuntingQueryResults, HuntingSource } from '../shared/hunting/types';
 import { parseChannels } from '../shared/notify/channels';
-import { NotificationQueue } from '../shared/notify/queue';
+import { createStorageClients, deliverySettingsOf } from '../shared/notify/settings';
 import { startAzurite, type AzuriteInstance } from '../shared/storage/azurite';
 import type { StoragePolicy } from '../shared/storage/clients';
 import { fmt, log, now, spread, type BenchSection, type MetricRow } from './common';
@@ -291,8 +291,8 @@ export async function benchStorage(options: { repetitions: number; incidentRepet
         key.replace(/_TABLE$/, '').toLowerCase().replace(/_/g, '-'),
       ]),
     );
-    // The production queue (createStorageClients builds it exactly so), request methods counted.
-    const queue = NotificationQueue.fromConnectionString(azurite.connectionString, settings.delivery.queueName);
+    // The production queue, from the production wiring; its request methods counted.
+    const { queue } = createStorageClients(deliverySettingsOf(settings));
     counter.wrapQueueClient(queue.queue);
     counter.wrapQueueClient(queue.poisonQueue);
     await queue.ensureQueues();
@@ -345,9 +345,9 @@ export async function benchStorage(options: { repetitions: number; incidentRepet
       setupMs,
       unreadableBatches: 0,
       queueNote:
-        'queue requests are counted by wrapping the QueueClient request methods of the production NotificationQueue: it takes no pipeline policy ' +
-        '(shared/notify/settings.ts createStorageClients passes none, and StorageFactory.queue with policies fails every request with ' +
-        '"Duplicate policy names not allowed in pipeline"); table requests are counted by the policy given as storagePolicies',
+        'queue requests are counted by wrapping the QueueClient request methods of the production NotificationQueue (shared/notify/settings.ts ' +
+        'createStorageClients): storagePolicies do not reach it, and StorageFactory.queue with policies fails every request with ' +
+        '"Duplicate policy names not allowed in pipeline"; table requests are counted by the policy given as storagePolicies',
     };
     let lastNew: Row[] = [];
     for (const step of plan) {

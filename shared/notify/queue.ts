@@ -53,6 +53,8 @@ export interface DrainSummary {
 export type DrainHandler = (message: NotificationMessage, meta: { messageId: string; dequeueCount: number }) => Promise<unknown>;
 
 export const DEFAULT_QUEUE_NAME = 'notifications';
+/** Sends in flight at once when enqueueing many notifications. */
+export const ENQUEUE_CONCURRENCY = 16;
 
 export function poisonQueueName(queueName: string): string {
   return `${queueName}-poison`;
@@ -82,12 +84,24 @@ export class NotificationQueue implements DeliveryQueuePort {
 
   async enqueue(messages: readonly NotificationMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
     const visibilityTimeout = options.delaySeconds ? Math.min(Math.max(0, Math.ceil(options.delaySeconds)), MAX_VISIBILITY_SECONDS - 60) : undefined;
-    for (const message of messages) {
+    const texts = messages.map((message) => {
       const text = encodeQueueMessage(message);
       if (text.length > QUEUE_MESSAGE_MAX_CHARS) throw new Error(`notification ${message.notificationId} is too large for the queue`);
-      // TTL -1: a message waiting out a long backoff must not silently expire (the default is 7 days).
-      await this.queue.sendMessage(text, { visibilityTimeout, messageTimeToLive: -1 });
-    }
+      return text;
+    });
+    // The queue service has no batch send: a bounded number of sends in flight keeps a busy cycle
+    // (hundreds of incidents) from paying one round trip after another. Any failure rejects the
+    // whole call, so the caller does not move its checkpoint; re-sent messages are deduplicated
+    // downstream by the delivery ledger.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < texts.length) {
+        const text = texts[next++] ?? '';
+        // TTL -1: a message waiting out a long backoff must not silently expire (the default is 7 days).
+        await this.queue.sendMessage(text, { visibilityTimeout, messageTimeToLive: -1 });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ENQUEUE_CONCURRENCY, texts.length) }, worker));
   }
 
   async poison(message: NotificationMessage, reason: { code: string; status: number | null }): Promise<void> {

@@ -22,9 +22,23 @@ export function deviceLink(deviceId: string | null, portalBaseUrl = DEFAULT_PORT
   return `${trimBase(portalBaseUrl)}/machines/v2/${encodeURIComponent(deviceId.trim())}/overview`;
 }
 
+/** Encodings per query text: incidents of one device and hour render the same query. */
+const encodedQueries = new Map<string, string>();
+const MAX_REMEMBERED_QUERIES = 1024;
+
 /** base64(gzip(UTF-16LE(query))), before URL encoding. */
 export function encodeHuntingQuery(query: string): string {
-  return gzipSync(Buffer.from(query, 'utf16le')).toString('base64');
+  const known = encodedQueries.get(query);
+  if (known !== undefined) return known;
+  // Level 1: any gzip decodes the same; a busy cycle builds thousands of these links.
+  const encoded = gzipSync(Buffer.from(query, 'utf16le'), { level: 1 }).toString('base64');
+  // Bounded: when full, the oldest entry makes room (Map keeps insertion order).
+  if (encodedQueries.size >= MAX_REMEMBERED_QUERIES) {
+    const oldest = encodedQueries.keys().next();
+    if (!oldest.done) encodedQueries.delete(oldest.value);
+  }
+  encodedQueries.set(query, encoded);
+  return encoded;
 }
 
 /** KQL string literal: double quotes with backslash escapes. */

@@ -82,22 +82,30 @@ export function canonicalise(text: string): string {
   return out.replace(/rn/g, 'm').replace(/vv/g, 'w');
 }
 
-/** Optimal string alignment distance: insert, delete, substitute, swap adjacent (all cost 1). */
+/**
+ * Optimal string alignment distance: insert, delete, substitute, swap adjacent (all cost 1).
+ * Three rolling rows (the swap looks two rows back) instead of a full matrix.
+ */
 export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const at = (i: number, j: number): number => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
-  for (let i = 1; i < rows; i++) {
+  let twoBack = new Array<number>(cols).fill(0);
+  let prev = Array.from({ length: cols }, (_, j) => j);
+  let row = new Array<number>(cols).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    row[0] = i;
+    const ai = a[i - 1];
     for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      const row = d[i];
-      if (row) row[j] = best;
+      const cost = ai === b[j - 1] ? 0 : 1;
+      let best = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && ai === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, (twoBack[j - 2] ?? 0) + 1);
+      row[j] = best;
     }
+    const spare = twoBack;
+    twoBack = prev;
+    prev = row;
+    row = spare;
   }
-  return at(a.length, b.length);
+  return prev[b.length] ?? 0;
 }
 
 /** Edits tolerated for a vendor name of this length. */
@@ -125,7 +133,28 @@ function words(subject: string): Word[] {
 /** Attribute names of a distinguished name are not words of the name. */
 const DN_KEYS = new Set(['cn', 'o', 'ou', 'i', 's', 'st', 'c', 'e', 'dc', 'street', 'emaiiaddress', 'sn', 'serialnumber']);
 
+/** Verdicts per subject: incidents of one signer ask about the same subject again and again. */
+const verdicts = new Map<string, VendorImitation | null>();
+const MAX_REMEMBERED_SUBJECTS = 10_000;
+
+/** Vendor targets, canonicalised once. */
+const VENDOR_TARGETS: readonly { vendor: string; target: string; lower: string }[] = WELL_KNOWN_VENDORS.map((vendor) => ({
+  vendor,
+  target: canonicalise(vendor),
+  lower: vendor.toLowerCase(),
+}));
+
 export function detectVendorImitation(subject: string): VendorImitation | null {
+  const known = verdicts.get(subject);
+  if (known !== undefined) return known === null ? null : { ...known };
+  const verdict = detect(subject);
+  // Bounded: a flood of distinct subjects starts the memory over instead of growing it.
+  if (verdicts.size >= MAX_REMEMBERED_SUBJECTS) verdicts.clear();
+  verdicts.set(subject, verdict === null ? null : { ...verdict });
+  return verdict;
+}
+
+function detect(subject: string): VendorImitation | null {
   const all = words(subject).filter((w) => !DN_KEYS.has(w.canonical));
   // Adjacent pairs catch split spellings ("Micro Soft").
   const candidates: Word[] = [...all];
@@ -135,8 +164,7 @@ export function detectVendorImitation(subject: string): VendorImitation | null {
     if (a && b) candidates.push({ raw: `${a.raw} ${b.raw}`, canonical: a.canonical + b.canonical });
   }
   let best: VendorImitation | null = null;
-  for (const vendor of WELL_KNOWN_VENDORS) {
-    const target = canonicalise(vendor);
+  for (const { vendor, target, lower } of VENDOR_TARGETS) {
     const allowed = tolerance(target.length);
     for (const word of candidates) {
       let distance = editDistance(target, word.canonical);
@@ -146,7 +174,7 @@ export function detectVendorImitation(subject: string): VendorImitation | null {
         distance = editDistance(target, word.canonical.slice(0, target.length));
       }
       if (distance > allowed) continue;
-      const exact = word.raw.toLowerCase() === vendor.toLowerCase();
+      const exact = word.raw.toLowerCase() === lower;
       const found: VendorImitation = { vendor, matched: word.raw, kind: exact ? 'exact' : 'look-alike', distance };
       if (!best || found.distance < best.distance) best = found;
     }

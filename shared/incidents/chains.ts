@@ -8,7 +8,7 @@
  */
 import type { Finding } from '../model/finding';
 import type { ChainLink, ChainLinkBasis } from '../model/incident';
-import { assertWindow, compareFindings, findingTime, type FindingGroup } from './group';
+import { assertWindow, findingTime, sortFindings, type FindingGroup } from './group';
 import { certificateFileNames, subjectCommonName, thumbprintKey } from './identity';
 
 export const DEFAULT_CHAIN_WINDOW_MS = 2 * 60 * 60 * 1000;
@@ -62,7 +62,11 @@ const MIN_SUBJECT_SUBSTRING = 3;
  * else is unknown and falls back to device + time order. Different file names are not a conflict:
  * a chain naturally renames (`code.key` -> `code.pfx`).
  */
-export function compareIdentity(creation: Finding, use: Finding, creationFiles: ReadonlySet<string>): IdentityComparison {
+export function compareIdentity(
+  creation: Finding,
+  use: Finding,
+  creationFiles: ReadonlySet<string> | (() => ReadonlySet<string>),
+): IdentityComparison {
   const ct = creation.certificate.thumbprint;
   const ut = use.certificate.thumbprint;
   const thumbprints = ct && ut ? (thumbprintKey(ct) === thumbprintKey(ut) ? 'match' : 'conflict') : 'unknown';
@@ -79,7 +83,12 @@ export function compareIdentity(creation: Finding, use: Finding, creationFiles: 
   }
   if (subjects === 'match') return { result: 'match', basis: 'subject' };
 
-  if (certificateFileNames(use).some((f) => creationFiles.has(f))) return { result: 'match', basis: 'file' };
+  const useFiles = certificateFileNames(use);
+  if (useFiles.length > 0) {
+    // A function defers working out the creation's files until they are needed.
+    const files = typeof creationFiles === 'function' ? creationFiles() : creationFiles;
+    if (useFiles.some((f) => files.has(f))) return { result: 'match', basis: 'file' };
+  }
   if (thumbprints === 'conflict' || subjects === 'conflict') return { result: 'conflict' };
   return { result: 'unknown' };
 }
@@ -117,40 +126,123 @@ interface CreationSide {
 }
 
 /**
+ * What creationSide reads of a device's findings, computed once per finding: time, certificate
+ * file names, parent process key, and indexes from file name / parent key to the creation-side
+ * steps naming them (each list in device order, i.e. time order).
+ */
+interface DeviceIndex {
+  /** The device's findings in compareFindings order. */
+  findings: readonly Finding[];
+  times: number[];
+  /** Indexes (into findings) of the creation-side steps, in order. */
+  stepIndexes: number[];
+  names: string[][];
+  parents: (string | null)[];
+  byName: Map<string, number[]>;
+  byParent: Map<string, number[]>;
+}
+
+function indexDevice(findings: readonly Finding[]): DeviceIndex {
+  const times = findings.map(findingTime);
+  const names: string[][] = [];
+  const parents: (string | null)[] = [];
+  const stepIndexes: number[] = [];
+  const byName = new Map<string, number[]>();
+  const byParent = new Map<string, number[]>();
+  const add = (map: Map<string, number[]>, key: string, index: number): void => {
+    const list = map.get(key);
+    if (list) {
+      // A finding naming one file twice is listed once.
+      if (list[list.length - 1] !== index) list.push(index);
+    } else map.set(key, [index]);
+  };
+  findings.forEach((f, i) => {
+    const step = isCreationSideStep(f);
+    const fileNames = step ? certificateFileNames(f) : [];
+    const parent = step ? parentProcessKey(f) : null;
+    names.push(fileNames);
+    parents.push(parent);
+    if (!step) return;
+    stepIndexes.push(i);
+    for (const n of fileNames) add(byName, n, i);
+    if (parent !== null) add(byParent, parent, i);
+  });
+  return { findings, times, stepIndexes, names, parents, byName, byParent };
+}
+
+/** First position in `list` (indexes into times, ascending) whose time is >= `from`. */
+function lowerBound(list: readonly number[], times: readonly number[], from: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[list[mid] ?? 0] ?? 0) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * A creation and the creation-side steps on the same device, within the window around it, that
  * share a key or certificate file with it, transitively: `openssl req` writes code.key/code.crt,
  * `openssl pkcs12 -export` turns them into code.pfx, signtool then signs with /f code.pfx; makecert
  * writes SPC.pvk/SPC.cer and pvk2pfx makes SPC.pfx. All of it is one certificate's story. Steps
  * started by the same parent process instance belong to it too.
+ *
+ * A step joins when it names a file some member names, or when it has the parent process key of
+ * some member, is within SAME_SCRIPT_MS of the creation and does not name another certificate.
+ * The closure is found by a search from the creation over the device's file-name and parent-key
+ * indexes, each name and key expanded once and only across the window: linear in the steps near
+ * the creation.
  */
-function creationSide(creation: Finding, deviceFindings: readonly Finding[], windowMs: number): CreationSide {
-  const start = findingTime(creation);
-  const candidates = deviceFindings.filter(
-    (f) =>
-      f !== creation &&
-      isCreationSideStep(f) &&
-      Math.abs(findingTime(f) - start) <= windowMs,
-  );
-  const steps = [creation];
-  const files = new Set(certificateFileNames(creation));
-  const parents = new Set([parentProcessKey(creation)].filter((k): k is string => k !== null));
-  let grew = files.size > 0 || parents.size > 0;
-  while (grew) {
-    grew = false;
-    for (const f of candidates) {
-      if (steps.includes(f)) continue;
-      const names = certificateFileNames(f);
-      const parent = parentProcessKey(f);
-      const sameScript =
-        parent !== null && parents.has(parent) && Math.abs(findingTime(f) - start) <= SAME_SCRIPT_MS && !namesOtherCertificate(creation, f);
-      if (!names.some((n) => files.has(n)) && !sameScript) continue;
-      steps.push(f);
-      names.forEach((n) => files.add(n));
-      if (parent !== null) parents.add(parent);
-      grew = true;
+function creationSide(creationIndex: number, device: DeviceIndex, windowMs: number): CreationSide {
+  const { findings, times, names, parents, byName, byParent } = device;
+  const creation = findings[creationIndex];
+  if (!creation) throw new Error(`creation ${creationIndex} is not a finding of the device`);
+  const start = times[creationIndex] ?? findingTime(creation);
+  const inSide = new Set<number>([creationIndex]);
+  const files = new Set(names[creationIndex] ?? []);
+  const expandedNames = new Set<string>();
+  const expandedParents = new Set<string>();
+  const queue: number[] = [creationIndex];
+  const creationParent = parentProcessKey(creation);
+
+  const visitList = (list: readonly number[] | undefined, sameScriptOnly: boolean): void => {
+    if (!list) return;
+    const from = sameScriptOnly ? start - SAME_SCRIPT_MS : start - windowMs;
+    const to = sameScriptOnly ? start + SAME_SCRIPT_MS : start + windowMs;
+    for (let k = lowerBound(list, times, from); k < list.length; k++) {
+      const i = list[k] ?? 0;
+      const t = times[i] ?? 0;
+      if (t > to) break;
+      if (inSide.has(i)) continue;
+      // Both windows are symmetric around the creation; the chain window bounds every candidate.
+      if (Math.abs(t - start) > windowMs) continue;
+      const f = findings[i];
+      if (!f) continue;
+      if (sameScriptOnly && namesOtherCertificate(creation, f)) continue;
+      inSide.add(i);
+      queue.push(i);
+    }
+  };
+
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q] ?? 0;
+    for (const n of names[i] ?? []) {
+      files.add(n);
+      if (expandedNames.has(n)) continue;
+      expandedNames.add(n);
+      visitList(byName.get(n), false);
+    }
+    const parent = i === creationIndex ? creationParent : (parents[i] ?? null);
+    if (parent !== null && !expandedParents.has(parent)) {
+      expandedParents.add(parent);
+      visitList(byParent.get(parent), true);
     }
   }
-  return { steps: steps.sort(compareFindings), files };
+  // Index order is compareFindings order; a finding object listed twice is one step.
+  const steps = [...new Set([...inSide].sort((x, y) => x - y).map((i) => findings[i]))].filter((f): f is Finding => f !== undefined);
+  return { steps, files };
 }
 
 /** Steps of one script run close together; a long-lived shell may start unrelated work later. */
@@ -220,28 +312,47 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
   });
 
   const links: Link[] = [];
-  for (const deviceFindings of byDevice.values()) {
-    deviceFindings.sort(compareFindings);
-    const creations = deviceFindings.filter((f) => chainRole(f) === 'create');
-    if (creations.length === 0) continue;
-    const sides = new Map(creations.map((c) => [c.id, creationSide(c, deviceFindings, windowMs)]));
-    for (const use of deviceFindings) {
-      if (chainRole(use) !== 'use') continue;
-      const useTime = findingTime(use);
-      let best: { creation: Finding; basis: ChainLinkBasis; rank: number } | null = null;
-      for (const creation of creations) {
-        const delta = useTime - findingTime(creation);
-        if (delta < 0 || delta > windowMs) continue;
-        const comparison = compareIdentity(creation, use, sides.get(creation.id)?.files ?? new Set());
+  for (const unsorted of byDevice.values()) {
+    const deviceFindings = sortFindings(unsorted);
+    const creationIndexes: number[] = [];
+    deviceFindings.forEach((f, i) => {
+      if (chainRole(f) === 'create') creationIndexes.push(i);
+    });
+    if (creationIndexes.length === 0) continue;
+    const device = indexDevice(deviceFindings);
+    const { times } = device;
+    // Sides are computed when a use first needs one (most creations are never compared by file).
+    const sides = new Map<number, CreationSide>();
+    const sideOf = (index: number): CreationSide => {
+      let side = sides.get(index);
+      if (!side) {
+        side = creationSide(index, device, windowMs);
+        sides.set(index, side);
+      }
+      return side;
+    };
+    deviceFindings.forEach((use, useIndex) => {
+      if (chainRole(use) !== 'use') return;
+      const useTime = times[useIndex] ?? findingTime(use);
+      let best: { index: number; creation: Finding; basis: ChainLinkBasis; rank: number } | null = null;
+      // Creations are in time order: only those in [useTime - windowMs, useTime] can link.
+      for (let k = lowerBound(creationIndexes, times, useTime - windowMs); k < creationIndexes.length; k++) {
+        const index = creationIndexes[k] ?? 0;
+        const creation = deviceFindings[index];
+        if (!creation) continue;
+        const delta = useTime - (times[index] ?? 0);
+        if (delta < 0) break;
+        if (delta > windowMs) continue;
+        const comparison = compareIdentity(creation, use, () => sideOf(index).files);
         if (comparison.result === 'conflict') continue;
         const basis: ChainLinkBasis = comparison.result === 'match' ? comparison.basis : 'device-time';
         const rank = comparison.result === 'match' ? 1 : 0;
         // Creations are in time order, so `>=` keeps the latest creation before the use among
         // equally good candidates: the one most likely to have produced the certificate used.
-        if (!best || rank >= best.rank) best = { creation, basis, rank };
+        if (!best || rank >= best.rank) best = { index, creation, basis, rank };
       }
-      if (best) links.push({ creation: best.creation, use, basis: best.basis, side: sides.get(best.creation.id)?.steps ?? [best.creation] });
-    }
+      if (best) links.push({ creation: best.creation, use, basis: best.basis, side: sideOf(best.index).steps });
+    });
   }
 
   const sets = new UnionFind(groups.length);
@@ -253,19 +364,23 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
   const members = new Map<number, number[]>();
   groups.forEach((_, index) => {
     const root = sets.find(index);
-    members.set(root, [...(members.get(root) ?? []), index]);
+    const list = members.get(root);
+    if (list) list.push(index);
+    else members.set(root, [index]);
   });
   const linksByRoot = new Map<number, Link[]>();
   for (const link of links) {
     const root = sets.find(groupOf.get(link.creation.id) ?? 0);
-    linksByRoot.set(root, [...(linksByRoot.get(root) ?? []), link]);
+    const list = linksByRoot.get(root);
+    if (list) list.push(link);
+    else linksByRoot.set(root, [link]);
   }
 
   const drafts: IncidentDraft[] = [];
   for (const [root, indexes] of members) {
     const memberGroups = indexes.map((i) => groups[i]).filter((g): g is FindingGroup => g !== undefined);
     const rootLinks = linksByRoot.get(root) ?? [];
-    const findings = memberGroups.flatMap((g) => g.findings).sort(compareFindings);
+    const findings = sortFindings(memberGroups.flatMap((g) => g.findings));
     if (rootLinks.length === 0) {
       const only = memberGroups[0];
       if (only) drafts.push({ primary: only, groups: memberGroups, findings, chainLink: null });
@@ -305,5 +420,5 @@ export function linkChains(groups: readonly FindingGroup[], options: ChainOption
 
 function uniqueSorted(findings: readonly Finding[]): Finding[] {
   const byId = new Map(findings.map((f) => [f.id, f]));
-  return [...byId.values()].sort(compareFindings);
+  return sortFindings([...byId.values()]);
 }

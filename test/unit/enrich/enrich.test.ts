@@ -106,6 +106,26 @@ describe('false-positive hints', () => {
     expect(wildcardMatch('java.exe', 'JAVA.EXE')).toBe(true);
     expect(wildcardMatch('java.exe', 'javaXexe')).toBe(false);
   });
+
+  test('wildcards: `?` is literal, pieces do not overlap, values and patterns are trimmed', () => {
+    expect(wildcardMatch('a?c', 'abc')).toBe(false);
+    expect(wildcardMatch('a?c', 'A?C')).toBe(true);
+    expect(wildcardMatch('ab*ba', 'aba')).toBe(false);
+    expect(wildcardMatch('ab*ba', 'abba')).toBe(true);
+    expect(wildcardMatch('*a*a*', 'xa')).toBe(false);
+    expect(wildcardMatch('*a*a*', 'xaya')).toBe(true);
+    expect(wildcardMatch(' *.PFX ', '  c:\\build\\code.pfx ')).toBe(true);
+    expect(wildcardMatch('**', '')).toBe(true);
+  });
+
+  test('hints are the same when the entries are reused across calls (compiled once)', () => {
+    const fiddler = opensslCreate('/CN=DO_NOT_TRUST_FiddlerRoot');
+    const other = opensslCreate('/CN=Contoso Dev');
+    const first = falsePositiveHints([fiddler], rule.falsePositives);
+    expect(falsePositiveHints([other], rule.falsePositives)).toEqual([]);
+    expect(falsePositiveHints([other, fiddler], rule.falsePositives)).toEqual(first);
+    expect(falsePositiveHints([fiddler], [...rule.falsePositives])).toEqual(first);
+  });
 });
 
 describe('titles', () => {

@@ -56,7 +56,10 @@ export interface HitCount {
 }
 
 export interface SuppressResult {
-  /** Copies of the findings with `suppressedBy` set to the matching entry id, or null. */
+  /**
+   * The findings with `suppressedBy` set to the matching entry id, or null: a copy where that
+   * changes the finding, the input finding itself where it already carried that value.
+   */
   findings: Finding[];
   /** Entry id → how many findings it suppressed in this batch. */
   hits: Map<string, HitCount>;
@@ -71,6 +74,12 @@ interface CompiledEntry {
   entry: AllowlistEntry;
   order: number;
   conditions: CompiledCondition[];
+  /**
+   * The conditions left to check once the entry is a candidate: all of them but the anchor's when
+   * finding the entry through its anchor already proves that condition (an exact literal, a
+   * pure `literal*` prefix or `*literal` suffix); unanchored entries check every condition.
+   */
+  verify: CompiledCondition[];
 }
 
 interface TrieNode {
@@ -315,9 +324,30 @@ function chooseAnchor(conditions: CompiledCondition[]): Anchor {
   return best;
 }
 
+/**
+ * The conditions a candidate found through `anchor` must still pass. A hit on an exact key, or on
+ * a prefix (suffix) key of a glob that is only that literal followed (preceded) by stars, means the
+ * anchored condition matched one of the finding's values, so it is not tested again.
+ */
+function conditionsToVerify(conditions: CompiledCondition[], anchor: Anchor): CompiledCondition[] {
+  if (anchor.kind === 'none' || anchor.kind === 'contains') return conditions;
+  const proven = conditions.find((c) => {
+    if (c.field !== anchor.field) return false;
+    if (anchor.kind === 'exact') return !c.glob.hasWildcard && c.glob.literalPrefix === anchor.key;
+    if (anchor.kind === 'prefix') return /^[^*?]*\*+$/.test(c.glob.pattern) && c.glob.literalPrefix === anchor.key;
+    return /^\*+[^*?]*$/.test(c.glob.pattern) && c.glob.literalSuffix === anchor.key;
+  });
+  return proven ? conditions.filter((c) => c !== proven) : conditions;
+}
+
 function conditionMatches(condition: CompiledCondition, values: FindingValues): boolean {
   for (const v of values[condition.field]) if (condition.glob.testLowered(v)) return true;
   return false;
+}
+
+function allMatch(conditions: readonly CompiledCondition[], values: FindingValues): boolean {
+  for (const condition of conditions) if (!conditionMatches(condition, values)) return false;
+  return true;
 }
 
 export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date): AllowlistMatcher {
@@ -342,8 +372,8 @@ export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date):
       return;
     }
     stats.active++;
-    const compiled: CompiledEntry = { entry, order, conditions };
     const anchor = chooseAnchor(conditions);
+    const compiled: CompiledEntry = { entry, order, conditions, verify: conditionsToVerify(conditions, anchor) };
     if (anchor.kind === 'exact') stats.exactAnchored++;
     else if (anchor.kind === 'prefix') stats.prefixAnchored++;
     else if (anchor.kind === 'suffix') stats.suffixAnchored++;
@@ -360,20 +390,25 @@ export function compileAllowlist(entries: readonly AllowlistEntry[], now: Date):
   global.build();
   for (const index of tenants.values()) index.build();
 
+  // One candidate set for every match() call (match is synchronous), emptied after each use.
+  const candidates = new Set<CompiledEntry>();
   return {
     compiledAt: now,
     stats,
     match(finding, tenantId) {
       const values = findingConditionValues(finding);
-      const candidates = new Set<CompiledEntry>();
-      global.candidates(values, candidates);
-      if (tenantId) tenants.get(tenantId.toLowerCase())?.candidates(values, candidates);
-      let best: CompiledEntry | null = null;
-      for (const candidate of candidates) {
-        if (best && candidate.order > best.order) continue;
-        if (candidate.conditions.every((c) => conditionMatches(c, values))) best = candidate;
+      try {
+        global.candidates(values, candidates);
+        if (tenantId) tenants.get(tenantId.toLowerCase())?.candidates(values, candidates);
+        let best: CompiledEntry | null = null;
+        for (const candidate of candidates) {
+          if (best && candidate.order > best.order) continue;
+          if (allMatch(candidate.verify, values)) best = candidate;
+        }
+        return best ? best.entry : null;
+      } finally {
+        candidates.clear();
       }
-      return best ? best.entry : null;
     },
   };
 }
@@ -397,7 +432,10 @@ export function suppress(
       if (hit) hit.count++;
       else hits.set(entry.id, { count: 1, lastHitAt: at });
     }
-    return { ...finding, suppressedBy: entry ? entry.id : null };
+    const suppressedBy = entry ? entry.id : null;
+    // Only findings whose mark changes are copied (the inputs stay untouched); the rest are
+    // returned as they are, which keeps a 100,000-finding batch from being duplicated in memory.
+    return finding.suppressedBy === suppressedBy ? finding : { ...finding, suppressedBy };
   });
   return { findings: out, hits };
 }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseCommandLine } from '../cmdline/parse';
-import type { HuntingQueryResults } from '../hunting/types';
+import type { HuntingQueryResults, HuntingSchemaColumn } from '../hunting/types';
 import {
   BRANCHES,
   CERT_ACTIONS,
@@ -44,8 +44,10 @@ type Row = Record<string, unknown>;
 
 class RowError extends Error {}
 
+type ColumnReader = (name: string) => unknown;
+
 /** Case-insensitive column access without copying the row. */
-function columnReader(row: Row): (name: string) => unknown {
+function columnReader(row: Row): ColumnReader {
   let lowered: Map<string, unknown> | undefined;
   return (name) => {
     if (name in row) return row[name];
@@ -54,6 +56,106 @@ function columnReader(row: Row): (name: string) => unknown {
       for (const [key, value] of Object.entries(row)) lowered.set(key.toLowerCase(), value);
     }
     return lowered.get(name.toLowerCase());
+  };
+}
+
+/** Every column toFinding reads, the optional certificate-fact columns included. */
+const READ_COLUMNS = [
+  'Timestamp',
+  'DeviceId',
+  'DeviceName',
+  'ReportId',
+  'ProcessCommandLine',
+  'FileName',
+  'ProcessVersionInfoOriginalFileName',
+  'IsSuspiciousParent',
+  'IsTempLocation',
+  'DetectionBranch',
+  'AccountName',
+  'AccountDomain',
+  'FolderPath',
+  'SHA256',
+  'ProcessId',
+  'InitiatingProcessFileName',
+  'InitiatingProcessCommandLine',
+  'InitiatingProcessId',
+  'CertificateAction',
+  'CertificateTool',
+  'CertificateSubject',
+  'CertificateThumbprint',
+  'CertificateStore',
+  'CertificateFile',
+  'SignedFile',
+] as const;
+
+/** The value of the last key of `row` equal to `name` ignoring case (as columnReader picks). */
+function lookupIgnoringCase(row: Row, name: string): unknown {
+  const wanted = name.toLowerCase();
+  let value: unknown;
+  for (const key in row) if (Object.prototype.hasOwnProperty.call(row, key) && key.toLowerCase() === wanted) value = row[key];
+  return value;
+}
+
+/**
+ * Column access for every row of one answer: the row key of each column we read is resolved once
+ * from the answer's schema (case-insensitively, an exact match preferred), so a row costs one
+ * property read per column and no lower-casing. A column the schema does not declare is read only
+ * under its exact name; a declared column missing from a row falls back to a case-insensitive
+ * search of that row. With an empty schema every row gets the per-row case-insensitive reader.
+ */
+function answerColumns(schema: readonly HuntingSchemaColumn[] | undefined): ((row: Row) => ColumnReader) {
+  if (!schema || schema.length === 0) return columnReader;
+  const byLowered = new Map<string, string>();
+  const exact = new Set<string>();
+  for (const column of schema) {
+    if (typeof column?.name !== 'string') continue;
+    exact.add(column.name);
+    byLowered.set(column.name.toLowerCase(), column.name);
+  }
+  const keys = new Map<string, string>();
+  for (const name of READ_COLUMNS) {
+    const key = exact.has(name) ? name : byLowered.get(name.toLowerCase());
+    if (key !== undefined) keys.set(name, key);
+  }
+  return (row) => (name) => {
+    if (name in row) return row[name];
+    const key = keys.get(name);
+    if (key === undefined) return undefined;
+    return key in row ? row[key] : lookupIgnoringCase(row, name);
+  };
+}
+
+/** Distinct (command line, image names) parsed per answer before the memo starts over. */
+export const PARSE_MEMO_LIMIT = 20_000;
+
+type FactsParser = (commandLine: string, fileName: string | null, originalFileName: string | null) => CertificateFacts;
+
+const parseOnce: FactsParser = (commandLine, fileName, originalFileName) => parseCommandLine(commandLine, { fileName, originalFileName });
+
+/** Deep-freezes parser facts shared between rows (applyFactColumns copies before use). */
+function freezeFacts(facts: CertificateFacts): CertificateFacts {
+  Object.freeze(facts.certificate.files);
+  Object.freeze(facts.certificate);
+  Object.freeze(facts.signedFiles);
+  return Object.freeze(facts);
+}
+
+/**
+ * parseCommandLine memoised for one answer: telemetry repeats the same lines heavily. Keys hold
+ * the lengths so no two different inputs collide; the cached facts are frozen and never reach a
+ * finding as they are (applyFactColumns builds new certificate and file arrays for each row).
+ */
+function memoisedParser(limit = PARSE_MEMO_LIMIT): FactsParser {
+  const memo = new Map<string, CertificateFacts>();
+  return (commandLine, fileName, originalFileName) => {
+    const key = `${commandLine.length},${fileName === null ? -1 : fileName.length},${commandLine}\0${fileName ?? ''}\0${originalFileName === null ? '\u0001' : `\u0002${originalFileName}`}`;
+    let facts = memo.get(key);
+    if (facts === undefined) {
+      facts = freezeFacts(parseOnce(commandLine, fileName, originalFileName));
+      if (memo.size >= limit) memo.clear();
+      memo.set(key, facts);
+    }
+    return facts;
   };
 }
 
@@ -136,7 +238,7 @@ function withFirst(first: string | null, rest: readonly string[]): string[] {
  * The parser's facts with the row's certificate-fact columns applied: scalar facts are replaced,
  * list facts get the column's value first. Throws RowError on a value that does not fit.
  */
-function applyFactColumns(facts: CertificateFacts, col: (name: string) => unknown): CertificateFacts {
+function applyFactColumns(facts: CertificateFacts, col: ColumnReader): CertificateFacts {
   const action = factOneOf(col('CertificateAction'), 'CertificateAction', CERT_ACTIONS);
   const tool = factOneOf(col('CertificateTool'), 'CertificateTool', TOOLS);
   const subject = factText(col('CertificateSubject'), 'CertificateSubject');
@@ -213,8 +315,7 @@ function stableStringify(value: unknown): string {
 }
 
 /** One row to one Finding; throws RowError with the reason when the row does not fit. */
-function toFinding(row: Row, ctx: NormaliseContext): Finding {
-  const col = columnReader(row);
+function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnReader(row), parse: FactsParser = parseOnce): Finding {
   const time = timestamp(col('Timestamp'), 'Timestamp');
   const deviceId = optionalString(col('DeviceId'), 'DeviceId');
   const deviceName = requiredString(col('DeviceName'), 'DeviceName');
@@ -223,7 +324,7 @@ function toFinding(row: Row, ctx: NormaliseContext): Finding {
   if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
   const fileName = optionalString(col('FileName'), 'FileName');
   const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
-  const facts = applyFactColumns(parseCommandLine(commandLineValue, { fileName, originalFileName }), col);
+  const facts = applyFactColumns(parse(commandLineValue, fileName, originalFileName), col);
   const flags = {
     suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
     tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),
@@ -265,11 +366,20 @@ export function normaliseRow(
   row: unknown,
   ctx: NormaliseContext,
 ): { ok: true; finding: Finding } | { ok: false; reason: string } {
+  return normaliseWith(row, ctx, columnReader, parseOnce);
+}
+
+function normaliseWith(
+  row: unknown,
+  ctx: NormaliseContext,
+  columns: (row: Row) => ColumnReader,
+  parse: FactsParser,
+): { ok: true; finding: Finding } | { ok: false; reason: string } {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
     return { ok: false, reason: 'row is not an object' };
   }
   try {
-    return { ok: true, finding: toFinding(row as Row, ctx) };
+    return { ok: true, finding: toFinding(row as Row, ctx, columns(row as Row), parse) };
   } catch (error) {
     if (error instanceof RowError) return { ok: false, reason: error.message };
     return { ok: false, reason: `unexpected error: ${(error as Error).message}` };
@@ -279,10 +389,13 @@ export function normaliseRow(
 export function normaliseResults(results: HuntingQueryResults, ctx: NormaliseContext): NormaliseOutcome {
   const findings: Finding[] = [];
   const rejected: RejectedRow[] = [];
-  results.results.forEach((row, index) => {
-    const outcome = normaliseRow(row, ctx);
+  const columns = answerColumns(results.schema);
+  const parse = memoisedParser();
+  const rows = results.results;
+  for (let index = 0; index < rows.length; index++) {
+    const outcome = normaliseWith(rows[index], ctx, columns, parse);
     if (outcome.ok) findings.push(outcome.finding);
     else rejected.push({ index, reason: outcome.reason });
-  });
+  }
   return { findings, rejected };
 }

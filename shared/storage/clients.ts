@@ -26,6 +26,22 @@ function isInsecure(connectionString: string): boolean {
   return /UseDevelopmentStorage=true/i.test(connectionString) || /DefaultEndpointsProtocol=http;/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
 }
 
+/**
+ * A QueueClient with extra pipeline policies. @azure/storage-queue (12.x) must not be given them
+ * as `additionalPolicies`: it hands its options both to createClientPipeline (which adds them) and
+ * to the ServiceClient built on that same pipeline (which adds them again), so every request
+ * failed with "Duplicate policy names not allowed in pipeline". Here each is added exactly once,
+ * per call, to this client's own pipeline (a new one per client, so policies may be shared).
+ */
+class PolicyQueueClient extends QueueClient {
+  constructor(urlOrConnectionString: string, credentialOrQueueName: TokenCredential | string, policies: readonly StoragePolicy[]) {
+    if (typeof credentialOrQueueName === 'string') super(urlOrConnectionString, credentialOrQueueName);
+    else super(urlOrConnectionString, credentialOrQueueName);
+    const pipeline = this.storageClientContext.pipeline;
+    for (const policy of policies) pipeline.addPolicy(policy as unknown as Parameters<typeof pipeline.addPolicy>[0]);
+  }
+}
+
 export class StorageFactory {
   private readonly credential: TokenCredential | null;
 
@@ -61,11 +77,12 @@ export class StorageFactory {
   }
 
   queue(name: string): QueueClient {
+    const policies = this.options.policies ?? [];
     if (this.connection.kind === 'identity' && this.credential) {
-      return new QueueClient(`${this.connection.queueServiceUri.replace(/\/+$/, '')}/${name}`, this.credential, this.pipelineOptions());
+      return new PolicyQueueClient(`${this.connection.queueServiceUri.replace(/\/+$/, '')}/${name}`, this.credential, policies);
     }
     const cs = this.connection.kind === 'connection-string' ? this.connection.connectionString : '';
-    return new QueueClient(cs, name, this.pipelineOptions());
+    return new PolicyQueueClient(cs, name, policies);
   }
 }
 

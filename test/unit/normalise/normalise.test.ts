@@ -87,3 +87,45 @@ test('certificate facts come from the command line, the renamed tool from the or
     expect(outcome.finding.signedFile).toBe('C:\\Users\\a\\AppData\\Local\\Temp\\x.exe');
   }
 });
+
+describe('per-answer column resolution and parser memo', () => {
+  const schemaOf = (row: Record<string, unknown>, rename: (name: string) => string = (n) => n) =>
+    Object.keys(row).map((name) => ({ name: rename(name), type: 'String' }));
+
+  test('columns are resolved from the schema case-insensitively; a row missing one falls back to a case-insensitive search', () => {
+    const good = fixture('positive.json').results[0]!;
+    const lowered = Object.fromEntries(Object.entries(good).map(([k, v]) => [k.toLowerCase(), v]));
+    const plain = normaliseRow(good, ctx);
+    const viaSchema = normaliseResults({ schema: schemaOf(good, (n) => n.toLowerCase()), results: [lowered] }, ctx);
+    // The schema says "devicename" but this row spells it "DEVICENAME".
+    const { devicename, ...rest } = lowered;
+    const odd = normaliseResults({ schema: schemaOf(good, (n) => n.toLowerCase()), results: [{ ...rest, DEVICENAME: devicename }] }, ctx);
+    expect(plain.ok).toBe(true);
+    if (plain.ok) {
+      expect(viaSchema.rejected).toEqual([]);
+      expect(viaSchema.findings).toEqual([plain.finding].map((f) => ({ ...f, raw: lowered })));
+      expect(odd.rejected).toEqual([]);
+      expect(odd.findings[0]?.device.name).toBe(good.DeviceName);
+    }
+  });
+
+  test('repeated command lines give equal findings that share no arrays or objects', () => {
+    const good = fixture('positive.json').results[0]!;
+    const rows = [good, { ...good, ReportId: Number(good.ReportId) + 1 }, { ...good, ReportId: Number(good.ReportId) + 2, FileName: 'other.exe' }];
+    const { findings, rejected } = normaliseResults({ schema: schemaOf(good), results: rows }, ctx);
+    expect(rejected).toEqual([]);
+    const [a, b, c] = findings;
+    const single = rows.map((row) => normaliseRow(row, ctx));
+    expect(findings).toEqual(single.map((o) => (o.ok ? o.finding : null)));
+    expect(a!.certificate).not.toBe(b!.certificate);
+    expect(a!.certificate.files).not.toBe(b!.certificate.files);
+    expect(a!.signedFiles).not.toBe(b!.signedFiles);
+    a!.certificate.files.push('mutated.pfx');
+    a!.signedFiles.push('mutated.exe');
+    expect(b!.certificate.files).not.toContain('mutated.pfx');
+    expect(b!.signedFiles).not.toContain('mutated.exe');
+    expect(c!.process.fileName).toBe('other.exe');
+    const again = normaliseResults({ schema: schemaOf(good), results: [good] }, ctx).findings[0];
+    expect(again?.certificate.files).not.toContain('mutated.pfx');
+  });
+});

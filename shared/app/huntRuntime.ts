@@ -89,11 +89,19 @@ export function ruleContextOf(rule: RuleDefinition): RuleContext {
   };
 }
 
-export function huntRuleOf(rule: RuleDefinition, timespanMarginMs: number): HuntRule {
+/**
+ * The rule as the cycle runs it. `| take rowLimit` bounds every answer, so one response never
+ * holds more rows (or memory) than HUNT_ROW_LIMIT allows; an answer that reaches the limit is
+ * split into smaller windows and re-run (shared/hunt/executeQuery.ts), so nothing is lost.
+ */
+export function huntRuleOf(rule: RuleDefinition, timespanMarginMs: number, rowLimit: number): HuntRule {
   return {
     id: rule.id,
     severity: rule.severity,
-    render: (window) => ({ query: renderQuery(rule, window), timespan: timespanFor(window, timespanMarginMs) }),
+    render: (window) => ({
+      query: `${renderQuery(rule, window).trimEnd()}\n| take ${rowLimit}`,
+      timespan: timespanFor(window, timespanMarginMs),
+    }),
   };
 }
 
@@ -235,7 +243,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
           records.push(
             await runHuntCycle({
               tenantId: settings.tenantId,
-              rule: huntRuleOf(rule, settings.hunt.timespanMarginMs),
+              rule: huntRuleOf(rule, settings.hunt.timespanMarginMs, settings.hunt.rowLimit),
               source,
               checkpoints,
               suppression,

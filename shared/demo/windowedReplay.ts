@@ -2,7 +2,7 @@
  * Makes the demo's recorded answers behave like Defender: only rows whose ingestion time falls in
  * the window the query asks for (`let WindowStart = datetime(...)`, `let WindowEnd = ...`) come
  * back, so chunked backfill, overlaps and a second run over the same storage behave as in
- * production; and each rule's query is answered from that rule's sample, recognised by the
+ * production, at most the rows the query's `| take N` allows; and each rule's query is answered from that rule's sample, recognised by the
  * `// Rule <id>:` comment every rule query carries (shared/rules/rule.ts ruleIdOfQuery).
  */
 import type { HuntingQueryResults } from '../hunting/types';
@@ -22,16 +22,25 @@ export function windowOfQuery(query: string): { start: number; end: number } | n
   return start !== null && end !== null ? { start, end } : null;
 }
 
+/** The `| take N` that bounds the rendered query (shared/app/huntRuntime.ts huntRuleOf), if any. */
+export function takeOfQuery(query: string): number | null {
+  const match = /\|\s*take\s+(\d+)\s*$/.exec(query);
+  return match ? Number(match[1]) : null;
+}
+
 export function rowsForQuery(results: HuntingQueryResults, query: string): HuntingQueryResults {
   const window = windowOfQuery(query);
-  if (!window) return results;
+  const take = takeOfQuery(query) ?? Number.POSITIVE_INFINITY;
+  if (!window) return { schema: results.schema, results: results.results.slice(0, take) };
   return {
     schema: results.schema,
-    results: results.results.filter((row) => {
-      const value = row.IngestionTime ?? row.Timestamp;
-      const ingested = typeof value === 'string' || typeof value === 'number' ? Date.parse(String(value)) : Number.NaN;
-      return !Number.isNaN(ingested) && ingested >= window.start && ingested < window.end;
-    }),
+    results: results.results
+      .filter((row) => {
+        const value = row.IngestionTime ?? row.Timestamp;
+        const ingested = typeof value === 'string' || typeof value === 'number' ? Date.parse(String(value)) : Number.NaN;
+        return !Number.isNaN(ingested) && ingested >= window.start && ingested < window.end;
+      })
+      .slice(0, take),
   };
 }
 

@@ -6,14 +6,18 @@
 import { app, type InvocationContext } from '@azure/functions';
 import type { AllowlistApiDeps } from '../shared/allowlist/api';
 import { handleAllowlistCollection, handleAllowlistHistory, handleAllowlistItem } from '../shared/allowlist/api';
-import { createAllowlistRuntime } from '../shared/app/allowlistRuntime';
 import { contextLogger } from '../shared/app/logger';
-import { loadSettings } from '../shared/config/settings';
 
-let deps: AllowlistApiDeps | undefined;
+let deps: Promise<AllowlistApiDeps> | undefined;
 
-function allowlistDeps(context: InvocationContext): AllowlistApiDeps {
-  deps ??= createAllowlistRuntime(loadSettings(process.env), contextLogger(context));
+/** Built on the first request (not at indexing): settings, identity and storage clients. */
+function allowlistDeps(context: InvocationContext): Promise<AllowlistApiDeps> {
+  deps ??= Promise.all([import('../shared/app/allowlistRuntime'), import('../shared/config/settings')]).then(
+    ([{ createAllowlistRuntime }, { loadSettings }]) => createAllowlistRuntime(loadSettings(process.env), contextLogger(context)),
+  );
+  deps.catch(() => {
+    deps = undefined; // a settings error is retried on the next request
+  });
   return deps;
 }
 
@@ -21,19 +25,19 @@ app.http('allowlistCollection', {
   route: 'allowlist',
   methods: ['GET', 'POST'],
   authLevel: 'function',
-  handler: (request, context) => handleAllowlistCollection(request, context, allowlistDeps(context)),
+  handler: async (request, context) => handleAllowlistCollection(request, context, await allowlistDeps(context)),
 });
 
 app.http('allowlistItem', {
   route: 'allowlist/{id}',
   methods: ['GET', 'PUT', 'DELETE'],
   authLevel: 'function',
-  handler: (request, context) => handleAllowlistItem(request, context, allowlistDeps(context)),
+  handler: async (request, context) => handleAllowlistItem(request, context, await allowlistDeps(context)),
 });
 
 app.http('allowlistHistory', {
   route: 'allowlist/{id}/history',
   methods: ['GET'],
   authLevel: 'function',
-  handler: (request, context) => handleAllowlistHistory(request, context, allowlistDeps(context)),
+  handler: async (request, context) => handleAllowlistHistory(request, context, await allowlistDeps(context)),
 });

@@ -8,9 +8,7 @@
 import { app, type InvocationContext, type StorageQueueHandler } from '@azure/functions';
 import { deliverMessage, type DeliveryDeps, type DeliveryLog, type DeliveryOutcome, type LogFields } from '../shared/notify/deliver';
 import { MessageFormatError, decodeQueueMessage, type NotificationMessage } from '../shared/notify/message';
-import { createDeliveryDeps, readDeliverySettings, type WiredDeliveryDeps } from '../shared/notify/settings';
-
-export { createDeliveryDeps, readDeliverySettings } from '../shared/notify/settings';
+import type { WiredDeliveryDeps } from '../shared/notify/settings';
 
 export function contextLog(context: InvocationContext): DeliveryLog {
   const fmt = (fields?: LogFields) => (fields ? [fields] : []);
@@ -49,6 +47,8 @@ let cached: Promise<WiredDeliveryDeps> | undefined;
 
 function depsFromEnvironment(context: InvocationContext): Promise<WiredDeliveryDeps> {
   cached ??= (async () => {
+    // Loaded on the first invocation, not at indexing: settings, identity and storage clients.
+    const { createDeliveryDeps, readDeliverySettings } = await import('../shared/notify/settings');
     const deps = createDeliveryDeps(readDeliverySettings(process.env), contextLog(context));
     await deps.ensureStorage();
     return deps;

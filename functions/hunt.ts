@@ -5,10 +5,8 @@
  * ended, and the lease keeps an overlapping execution from hunting the same window.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { createDeliveryRuntime } from '../shared/app/deliveryRuntime';
-import { createHuntRuntime, type HuntRuntime } from '../shared/app/huntRuntime';
+import type { HuntRuntime } from '../shared/app/huntRuntime';
 import { contextLogger, type Logger } from '../shared/app/logger';
-import { describeSettings, loadSettings } from '../shared/config/settings';
 import type { RunRecord } from '../shared/hunt/runRecord';
 
 export interface HuntHandlerDeps {
@@ -21,6 +19,13 @@ let prepared: Promise<void> | null = null;
 /** Production wiring: settings validated once per instance; tables and queues created once. */
 export const defaultHuntDeps: HuntHandlerDeps = {
   async runtime(log) {
+    // Loaded on the first invocation, not when the host indexes the functions: identity, Graph,
+    // storage and rule loading stay out of the cold start of every instance.
+    const [{ describeSettings, loadSettings }, { createDeliveryRuntime }, { createHuntRuntime }] = await Promise.all([
+      import('../shared/config/settings'),
+      import('../shared/app/deliveryRuntime'),
+      import('../shared/app/huntRuntime'),
+    ]);
     const settings = loadSettings(process.env);
     const delivery = createDeliveryRuntime(settings, log);
     const runtime = createHuntRuntime({ settings, log, channels: delivery.channels, queue: delivery.queue });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { benchAllowlist } from './allowlist';
 import { benchColdstart } from './coldstart';
 import { fmt, log, machineInfo, now, projectRoot, type BenchSection, type MetricRow } from './common';
-import { cycleSamples, memorySection, runCycleChildren } from './memory';
+import { cycleSamples, memorySection, runCycleChildren, runWindowedChildren, windowedMemoryRows } from './memory';
 import { PIPELINE_TARGET, pipelineInput, pipelineSection, syntheticAnswer } from './pipeline';
 import { formatSummary, type ProfileSummary } from './profile';
 import { benchStorage } from './storage';
@@ -120,6 +120,9 @@ async function main(): Promise<void> {
       }
       const meta = { rows: answer.rows, devices: options.devices, responseBytes: answer.bytes, allowlistEntries: input.allowlist.length };
       sections.memory = memorySection(runs);
+      const windowRows = 25_000;
+      const windowed = await runWindowedChildren({ tmpDir: tmp, answerText: answer.text, warmupText: warmup.text, allowlist: input.allowlist, windowRows, runs: 2 });
+      sections.memory.rows.unshift(...windowedMemoryRows(windowed, windowRows));
       return pipelineSection(cycleSamples(runs), meta);
     });
   } finally {

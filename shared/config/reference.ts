@@ -25,7 +25,7 @@ export const SETTINGS_REFERENCE: readonly SettingReference[] = [
   { name: 'HUNT_TIMESPAN_MARGIN_MINUTES', default: '1440', description: "Graph Timespan = the window widened by this on both sides; events whose Timestamp precedes their ingestion by more are missed", azure: 'optional' },
   { name: 'HUNT_CYCLE_BUDGET_SECONDS', default: '240', description: 'Longest a cycle may wait (quota, backoff) before it ends without moving the checkpoint', azure: 'optional' },
   { name: 'HUNT_MAX_CALLS_PER_MINUTE', default: '45', description: "Pacing of Graph calls per tenant (Defender's limit is 45/minute)", azure: 'optional' },
-  { name: 'HUNT_ROW_LIMIT', default: '100000', description: 'An answer with this many rows may be truncated and is split into smaller windows', azure: 'optional' },
+  { name: 'HUNT_ROW_LIMIT', default: '25000', description: "Every query ends with '| take' this many rows; an answer that reaches it is split into smaller windows (bounds memory: 25,000 rows fit a 512 MB instance; Defender's own cap is 100,000)", azure: 'optional' },
   { name: 'HUNT_MIN_SPLIT_WINDOW_SECONDS', default: '60', description: 'Smallest window a truncated answer is split into before the cycle fails loudly', azure: 'optional' },
   { name: 'HUNT_LEASE_SECONDS', default: '600', description: 'How long a cycle holds the checkpoint lease (renewed at each window)', azure: 'optional' },
   { name: 'GRAPH_BASE_URL', default: 'https://graph.microsoft.com', description: 'Microsoft Graph endpoint: global, https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn', azure: 'bicep' },

@@ -240,7 +240,7 @@ export function loadSettings(env: Env = process.env): Settings {
     timespanMarginMs: r.minutes('HUNT_TIMESPAN_MARGIN_MINUTES', 24 * 60, { max: 7 * 24 * 60 }),
     cycleBudgetMs: r.number('HUNT_CYCLE_BUDGET_SECONDS', 240, { min: 10, max: 3600 }) * 1000,
     maxCallsPerMinute: r.number('HUNT_MAX_CALLS_PER_MINUTE', 45, { min: 1, max: 45 }),
-    rowLimit: r.number('HUNT_ROW_LIMIT', 100_000, { min: 1, max: 100_000 }),
+    rowLimit: r.number('HUNT_ROW_LIMIT', 25_000, { min: 1, max: 100_000 }),
     minSplitWindowMs: r.number('HUNT_MIN_SPLIT_WINDOW_SECONDS', 60, { min: 1, max: 86_400 }) * 1000,
     leaseMs: r.number('HUNT_LEASE_SECONDS', 600, { min: 30, max: 3600 }) * 1000,
   };

@@ -346,8 +346,7 @@ export async function benchStorage(options: { repetitions: number; incidentRepet
       unreadableBatches: 0,
       queueNote:
         'queue requests are counted by wrapping the QueueClient request methods of the production NotificationQueue (shared/notify/settings.ts ' +
-        'createStorageClients): storagePolicies do not reach it, and StorageFactory.queue with policies fails every request with ' +
-        '"Duplicate policy names not allowed in pipeline"; table requests are counted by the policy given as storagePolicies',
+        'createStorageClients), which storagePolicies do not reach; table requests are counted by the policy given as storagePolicies',
     };
     let lastNew: Row[] = [];
     for (const step of plan) {

@@ -29,6 +29,7 @@ import type { AllowlistConditions, AllowlistEntry, AllowlistEntryInput, Allowlis
 import { CONDITION_FIELDS, ID_PATTERN, newEntry, scopeKey } from './entry';
 import type { HitCount } from './matcher';
 import type { AllowlistAction, AllowlistChangeNotifier, WarnLogger } from './notifier';
+import { escapeKey, unescapeKey } from '../storage/keys';
 
 export class PreconditionFailedError extends Error {
   override readonly name = 'PreconditionFailedError';
@@ -98,18 +99,8 @@ export interface RecordHitsResult {
 const HITS_PREFIX = '~hits~';
 const TRANSACTION_LIMIT = 100;
 
-/**
- * Escapes a value for PartitionKey/RowKey: "/", "\", "#", "?", control characters and the escape
- * character "!" itself become "!" + four hex digits. Reversible, and leaves ordinary ids as is.
- */
-export function escapeKey(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[/\\#?!\u0000-\u001f\u007f-\u009f]/g, (ch) => `!${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-export function unescapeKey(key: string): string {
-  return key.replace(/!([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
+/** Keys are escaped in one place for every table (shared/storage/keys.ts). */
+export { escapeKey, unescapeKey };
 
 function statusOf(error: unknown): number | undefined {
   if (error instanceof RestError) return error.statusCode;

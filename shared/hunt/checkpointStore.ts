@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RestError, type TableClient, type TableEntityResult } from '@azure/data-tables';
-import { escapeKey } from '../storage/clients';
+import { compositeKey } from '../storage/keys';
 import type { RunRecord } from './runRecord';
 
 export interface CheckpointState {
@@ -51,7 +51,7 @@ const RUN_PREFIX = 'run-';
 const MAX_TICKS = 9_999_999_999_999;
 
 function partitionFor(tenantId: string, ruleId: string): string {
-  return escapeKey(`${tenantId}|${ruleId}`);
+  return compositeKey(tenantId, ruleId);
 }
 
 function isStatus(error: unknown, status: number): boolean {

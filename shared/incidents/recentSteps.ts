@@ -20,7 +20,8 @@ import { boundedFindingJson } from './bound';
 import { DEFAULT_CHAIN_WINDOW_MS, isCreationSideStep } from './chains';
 import { assertWindow, compareFindings, findingTime } from './group';
 import { deviceKey } from './identity';
-import { escapeKeyPart, hasStatus, MAX_TRANSACTION_ACTIONS, submitInBatches } from './tables';
+import { compositeKey, escapeKey } from '../storage/keys';
+import { hasStatus, MAX_TRANSACTION_ACTIONS, submitInBatches } from './tables';
 
 /** Version of the row layout below. */
 export const RECENT_STEP_ROW_VERSION = 1;
@@ -65,7 +66,7 @@ type RowKeyRef = {
 };
 
 export function recentStepsPartitionKey(tenantId: string, ruleId: string, device: string): string {
-  return [tenantId, ruleId, device].map(escapeKeyPart).join('|');
+  return compositeKey(tenantId, ruleId, device);
 }
 
 function str(value: unknown): string {
@@ -119,7 +120,7 @@ export class RecentStepsStore {
       const eventMs = findingTime(finding);
       const entity: StepEntity = {
         partitionKey: recentStepsPartitionKey(tenantId, finding.ruleId, device),
-        rowKey: escapeKeyPart(finding.id),
+        rowKey: escapeKey(finding.id),
         rowVersion: RECENT_STEP_ROW_VERSION,
         tenantId,
         ruleId: finding.ruleId,

@@ -22,7 +22,8 @@ import { odata } from '@azure/data-tables';
 import { SEVERITIES, type Finding, type Severity } from '../model/finding';
 import { CONFIDENCES, INCIDENT_STATUSES, type Confidence, type Incident, type IncidentStatus } from '../model/incident';
 import { boundedIncidentJson } from './bound';
-import { escapeKeyPart, hasStatus, MAX_PROPERTY_CHARS, submitInBatches } from './tables';
+import { compositeKey } from '../storage/keys';
+import { hasStatus, MAX_PROPERTY_CHARS, submitInBatches } from './tables';
 
 export const DEFAULT_UPDATE_INTERVAL_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_STORED_FINDING_IDS = 200;
@@ -159,7 +160,7 @@ type IncidentEntity = {
  * percent-encoded per part, so `tenant|rule` stays unambiguous and reversible.
  */
 export function incidentPartitionKey(tenantId: string, ruleId: string): string {
-  return `${escapeKeyPart(tenantId)}|${escapeKeyPart(ruleId)}`;
+  return compositeKey(tenantId, ruleId);
 }
 
 function isEtagConflict(error: unknown): boolean {

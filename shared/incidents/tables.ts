@@ -16,14 +16,6 @@ export const MAX_TRANSACTION_ACTIONS = 100;
  */
 export const MAX_TRANSACTION_BYTES = 2_000_000;
 
-/**
- * Percent-encodes the characters Table storage forbids in keys (`/ \ # ?`, controls) and `|` (our
- * separator inside composite keys), so composite keys stay unambiguous and reversible.
- */
-export function escapeKeyPart(part: string): string {
-  return encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 export function hasStatus(error: unknown, ...statuses: number[]): boolean {
   if (typeof error !== 'object' || error === null || !('statusCode' in error)) return false;
   const status = (error as { statusCode?: unknown }).statusCode;

@@ -96,13 +96,3 @@ export async function ensureTable(client: TableClient): Promise<TableClient> {
   }
   return client;
 }
-
-/** Table keys may not hold / \ # ? or control characters: escape them reversibly. */
-export function escapeKey(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[/\\#?%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-export function unescapeKey(value: string): string {
-  return value.replace(/%([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}

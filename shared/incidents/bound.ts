@@ -8,6 +8,7 @@
 import type { Finding } from '../model/finding';
 import type { Incident } from '../model/incident';
 import { MAX_PROPERTY_CHARS } from './tables';
+import { toStoredJson } from '../storage/json';
 
 /** Below this not even a fully shrunk skeleton is guaranteed to fit (escapes can sextuple a char). */
 export const MIN_BOUND_CHARS = 10_000;
@@ -60,11 +61,11 @@ function shrink(value: unknown, level: ShrinkLevel, keepIdentity: boolean): unkn
 
 function shrinkToFit(value: unknown, maxChars: number): string {
   for (const level of SHRINK_LEVELS) {
-    const json = JSON.stringify(shrink(value, level, true));
+    const json = toStoredJson(shrink(value, level, true));
     if (json.length <= maxChars) return json;
   }
   // Only reachable with absurd identity fields; shortening them beats failing the write.
-  return JSON.stringify(shrink(value, FINAL_LEVEL, false));
+  return toStoredJson(shrink(value, FINAL_LEVEL, false));
 }
 
 function byTime(a: Finding, b: Finding): number {
@@ -80,10 +81,10 @@ function byTime(a: Finding, b: Finding): number {
  */
 export function boundedFindingJson(finding: Finding, maxChars: number = MAX_PROPERTY_CHARS): string {
   assertBound(maxChars);
-  const whole = JSON.stringify(finding);
+  const whole = toStoredJson(finding);
   if (whole.length <= maxChars) return whole;
   const lean: Finding = { ...finding, raw: {} };
-  const leanJson = JSON.stringify(lean);
+  const leanJson = toStoredJson(lean);
   if (leanJson.length <= maxChars) return leanJson;
   for (const limit of FREE_TEXT_LIMITS) {
     const trimmed: Finding = {
@@ -94,7 +95,7 @@ export function boundedFindingJson(finding: Finding, maxChars: number = MAX_PROP
       signedFile: lean.signedFile === null ? null : truncate(lean.signedFile, limit),
       signedFiles: lean.signedFiles.slice(0, Math.ceil(limit / 100)).map((f) => truncate(f, limit)),
     };
-    const json = JSON.stringify(trimmed);
+    const json = toStoredJson(trimmed);
     if (json.length <= maxChars) return json;
   }
   return shrinkToFit(lean, maxChars);
@@ -107,17 +108,17 @@ export function boundedFindingJson(finding: Finding, maxChars: number = MAX_PROP
  */
 export function boundedIncidentJson(incident: Incident, maxChars: number = MAX_PROPERTY_CHARS): string {
   assertBound(maxChars);
-  const whole = JSON.stringify(incident);
+  const whole = toStoredJson(incident);
   if (whole.length <= maxChars) return whole;
   const lean = incident.findings.map((f): Finding => ({ ...f, raw: {} }));
   const newestFirst = [...lean].sort((a, b) => byTime(b, a));
   for (let keep = lean.length; keep >= 1; keep = keep === 1 ? 0 : Math.ceil(keep / 2)) {
     const findings = newestFirst.slice(0, keep).sort(byTime);
-    const json = JSON.stringify({ ...incident, findings });
+    const json = toStoredJson({ ...incident, findings });
     if (json.length <= maxChars) return json;
   }
   const bare: Incident = { ...incident, findings: [] };
-  const bareJson = JSON.stringify(bare);
+  const bareJson = toStoredJson(bare);
   if (bareJson.length <= maxChars) return bareJson;
   return shrinkToFit(bare, maxChars);
 }

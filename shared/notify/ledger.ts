@@ -20,6 +20,7 @@
 import { TableClient, odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { NotificationMessage } from './message';
 import { parseNotificationMessage } from './message';
+import { toStoredJson } from '../storage/json';
 
 export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'delivered', 'failed', 'parked', 'disabled-channel'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -141,7 +142,7 @@ function statusCode(error: unknown): number | undefined {
 
 function messageChunks(message: NotificationMessage | null): Record<string, string | number> {
   if (!message) return { chunks: 0 };
-  const json = JSON.stringify(message);
+  const json = toStoredJson(message);
   const out: Record<string, string | number> = {};
   let n = 0;
   for (let i = 0; i < json.length && n < MAX_CHUNKS; i += CHUNK_CHARS, n++) out[`m${n}`] = json.slice(i, i + CHUNK_CHARS);

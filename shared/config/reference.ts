@@ -1,5 +1,5 @@
 /**
- * Every setting the app reads, with its default and meaning: the reference the README's settings
+ * Every setting the app reads, with its default and meaning: the reference docs/settings.md's settings
  * table, local.settings.sample.json and the Bicep app settings are checked against
  * (test/unit/config/settingsConsistency.test.ts). `azure` says how a deployment provides it:
  * 'bicep' (set by infra/app/function.bicep), 'secret' (a Key Vault reference set by the Bicep),

@@ -3,7 +3,7 @@
  * all problems are reported together, and secrets (webhook URLs carry signatures, client secrets)
  * are never echoed: `describeSettings` redacts them for logs.
  *
- * Each setting is documented in README.md ("Settings") and listed in local.settings.sample.json;
+ * Each setting is documented in docs/settings.md and listed in local.settings.sample.json;
  * test/unit/config/settingsConsistency.test.ts keeps the three in step.
  */
 

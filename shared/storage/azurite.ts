@@ -54,22 +54,30 @@ export function connectionStringFor(tableUrl: string, queueUrl: string): string 
   );
 }
 
+/**
+ * Azurite's command line. `--disableTelemetry` is not optional: Azurite 3.35 otherwise reports
+ * to a telemetry endpoint, which a user's demo and CI must never try to reach.
+ */
+export function azuriteArguments(ports: { table: number; queue: number; blob: number }): string[] {
+  return [
+    '--inMemoryPersistence',
+    '--silent',
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--disableProductStyleUrl',
+    '--blobHost', '127.0.0.1', '--blobPort', String(ports.blob),
+    '--queueHost', '127.0.0.1', '--queuePort', String(ports.queue),
+    '--tableHost', '127.0.0.1', '--tablePort', String(ports.table),
+  ];
+}
+
 export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<AzuriteInstance> {
   const [tablePort, queuePort, blobPort] = [await freePort(), await freePort(), await freePort()];
   const entry = require.resolve('azurite/dist/src/azurite.js');
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      entry,
-      '--inMemoryPersistence',
-      '--silent',
-      '--skipApiVersionCheck',
-      '--loose',
-      '--disableProductStyleUrl',
-      '--blobHost', '127.0.0.1', '--blobPort', String(blobPort),
-      '--queueHost', '127.0.0.1', '--queuePort', String(queuePort),
-      '--tableHost', '127.0.0.1', '--tablePort', String(tablePort),
-    ],
+    [entry, ...azuriteArguments({ table: tablePort, queue: queuePort, blob: blobPort })],
     { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
   );
   let stderr = '';

@@ -9,5 +9,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.AZURITE_CONNECTION_STRING = azurite.connectionString;
   process.env.AZURITE_TABLE_URL = azurite.tableUrl;
   process.env.AZURITE_QUEUE_URL = azurite.queueUrl;
+  process.env.AZURITE_PID = String(azurite.pid ?? '');
   (globalThis as Record<string, unknown>).__AZURITE__ = azurite;
 }

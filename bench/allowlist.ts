@@ -38,14 +38,14 @@ function baseEntries(pools: SyntheticPools): AllowlistEntry[] {
   const add = (conditions: AllowlistConditions) => out.push(allowlistEntry(conditions, BENCH_NOW, { id: `base-${out.length}` }));
   add({ signerSubject: `CN=${pools.buildSubjects[0] ?? 'Contoso-Payments-Release'}`, deviceName: 'build-*' }); // exact subject (matches)
   add({ thumbprint: pools.buildThumbprints[1] ?? hex40('t') }); // exact thumbprint (matches)
-  add({ parentProcess: 'Agent.Worker.exe', branch: 'signtool' }); // exact parent + branch (matches)
+  add({ parentProcess: 'Agent.Worker.exe', branch: 'SignTool-ExecutableSigning' }); // exact parent + branch (matches)
   add({ certificateFile: '*\\out\\*.pfx', deviceName: 'build-agent-*' }); // device prefix glob (matches)
   add({ account: `contoso\\${pools.buildAccounts[0] ?? 'svc_build00'}`, tool: 'pvk2pfx' }); // exact account (matches)
   add({ certificateFile: `*\\${pools.projects[0] ?? 'payments-svc'}\\out\\*.pvk` }); // file glob, inner literal (matches)
   add({ deviceName: '*.lab7.contoso.local' }); // device suffix glob
   add({ certificateFile: 'C:\\signing\\*.pvk' }); // file prefix glob
   add({ signerSubject: 'CN=Contoso-*', parentProcess: 'x*.exe' }); // near miss: subject prefix occurs, parent fails
-  add({ deviceName: 'srv-batch-1.contoso.local', branch: 'openssl' }); // exact device + branch
+  add({ deviceName: 'srv-batch-1.contoso.local', branch: 'OpenSSL-CertCreation' }); // exact device + branch
   return out;
 }
 
@@ -62,9 +62,9 @@ function fillerEntries(count: number, pools: SyntheticPools, nearMisses: boolean
     else if (r < 0.65) conditions = { deviceName: `*.lab${i}.contoso.local` };
     else if (r < 0.73) conditions = { certificateFile: `*\\proj-${i}\\out\\*.pfx` };
     else if (r < 0.8) conditions = { certificateFile: `C:\\signing\\proj-${i}\\*.pvk` };
-    else if (r < 0.89) conditions = { parentProcess: `buildtool${i}.exe`, branch: 'signtool' };
+    else if (r < 0.89) conditions = { parentProcess: `buildtool${i}.exe`, branch: 'SignTool-ExecutableSigning' };
     else if (r < 0.94) conditions = { account: `contoso\\svc_app${i}` };
-    else if (r < 0.99 || !nearMisses) conditions = { deviceName: `srv-batch-${i}.contoso.local`, branch: 'openssl' };
+    else if (r < 0.99 || !nearMisses) conditions = { deviceName: `srv-batch-${i}.contoso.local`, branch: 'OpenSSL-CertCreation' };
     else {
       // Near miss: anchored on a build subject that does occur; the parent condition fails.
       const subject = pools.buildSubjects[i % pools.buildSubjects.length] ?? 'Contoso-Payments-Release';

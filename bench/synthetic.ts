@@ -83,12 +83,12 @@ interface ImageColumns {
 }
 
 const TOOL_IMAGE: Record<string, { file: string; branch: string }> = {
-  certutil: { file: 'certutil.exe', branch: 'certutil' },
-  makecert: { file: 'makecert.exe', branch: 'makecert-pvk2pfx' },
-  pvk2pfx: { file: 'pvk2pfx.exe', branch: 'makecert-pvk2pfx' },
-  openssl: { file: 'openssl.exe', branch: 'openssl' },
-  powershell: { file: 'powershell.exe', branch: 'powershell' },
-  signtool: { file: 'signtool.exe', branch: 'signtool' },
+  certutil: { file: 'certutil.exe', branch: 'CertUtil-StoreImport' },
+  makecert: { file: 'makecert.exe', branch: 'MakeCert-NativeSDK' },
+  pvk2pfx: { file: 'pvk2pfx.exe', branch: 'MakeCert-NativeSDK' },
+  openssl: { file: 'openssl.exe', branch: 'OpenSSL-CertCreation' },
+  powershell: { file: 'powershell.exe', branch: 'PowerShell-CertCmdlet' },
+  signtool: { file: 'signtool.exe', branch: 'SignTool-ExecutableSigning' },
 };
 
 function imageColumns(sample: Sample): Map<string, ImageColumns> {
@@ -381,7 +381,7 @@ export function realisticAllowlist(pools: SyntheticPools, now: Date, tenantId: s
   // The build farm: signer subjects on build agents, thumbprints, the agent's parent on signing.
   for (const subject of pools.buildSubjects.slice(0, 8)) add({ signerSubject: `CN=${subject}`, deviceName: 'build-*' });
   for (const thumbprint of pools.buildThumbprints.slice(0, 4)) add({ thumbprint });
-  add({ parentProcess: 'Agent.Worker.exe', branch: 'signtool' });
+  add({ parentProcess: 'Agent.Worker.exe', branch: 'SignTool-ExecutableSigning' });
   add({ certificateFile: '*\\out\\*.pfx', deviceName: 'build-agent-*' });
   for (const account of pools.buildAccounts.slice(0, 4)) add({ account: `contoso\\${account}`, tool: 'pvk2pfx' });
   for (const project of pools.projects.slice(0, 10)) add({ certificateFile: `*\\${project}\\out\\*.pvk` });
@@ -390,7 +390,7 @@ export function realisticAllowlist(pools: SyntheticPools, now: Date, tenantId: s
   for (let i = 0; i < 20; i++) add({ thumbprint: createHash('sha1').update(`vendor-${i}`).digest('hex').toUpperCase() });
   for (const prefix of ['lab-', 'kiosk-', 'test-vm-', 'sandbox-', 'pipeline-']) add({ deviceName: `${prefix}*`, tool: 'makecert' });
   add({ parentProcess: 'Fiddler.exe', signerSubject: 'CN=DO_NOT_TRUST_FiddlerRoot*' });
-  add({ parentProcess: 'java.exe', branch: 'openssl' });
+  add({ parentProcess: 'java.exe', branch: 'OpenSSL-CertCreation' });
   add({ parentProcess: 'msbuild.exe', tool: 'signtool' });
   for (let i = 0; i < 6; i++) add({ deviceName: `dev-lap-${String(9000 + i)}.contoso.local`, tool: 'makecert' });
   for (let i = 0; i < 5; i++) add({ signerSubject: `CN=Contoso-Tenant-${i}` }, { scope: { tenantId } });

@@ -5,6 +5,7 @@
  * mandatory unless `permanent: true` is asked for explicitly, and no condition may be a bare
  * wildcard that would silence everything.
  */
+import { branchesNamedBy, LEGACY_BRANCH_IDS } from '../model/branches';
 import { BRANCHES, TOOLS } from '../model/finding';
 import { compileGlob, isGlobPattern } from './glob';
 
@@ -184,11 +185,17 @@ function checkCondition(errors: FieldError[], field: ConditionField, value: unkn
     return undefined;
   }
   if (field === 'branch' || field === 'tool') {
-    const allowed: readonly string[] = field === 'branch' ? BRANCHES : TOOLS;
+    const allowed: readonly string[] = field === 'branch' ? [...BRANCHES, ...Object.keys(LEGACY_BRANCH_IDS)] : TOOLS;
     const compiled = compileGlob(text);
     if (!allowed.some((candidate) => compiled.test(candidate))) {
-      errors.push({ field: path, message: `must name or match one of: ${allowed.join(', ')}` });
+      errors.push({ field: path, message: `must name or match one of: ${field === 'branch' ? BRANCHES.join(', ') : TOOLS.join(', ')}` });
       return undefined;
+    }
+    // An earlier lowercase id that stands for one branch is stored under the published name;
+    // makecert-pvk2pfx (now two branches) is kept as written and matches both.
+    if (field === 'branch' && !glob) {
+      const named = branchesNamedBy(text);
+      if (named.length === 1) return named[0];
     }
   }
   if (field === 'thumbprint' && !/^[0-9a-fA-F*?]+$/.test(text)) {

@@ -22,6 +22,7 @@
  * grows with the number of entries whose anchor literal actually occurs in the finding, not with
  * the size of the allowlist.
  */
+import { legacyBranchId } from '../model/branches';
 import type { Finding } from '../model/finding';
 import type { AllowlistEntry, ConditionField } from './entry';
 import { CONDITION_FIELDS, isEntryActive } from './entry';
@@ -285,7 +286,9 @@ export function findingConditionValues(finding: Finding): FindingValues {
     deviceName: lower([finding.device.name]),
     account: lower([accountName, accountName && accountDomain ? `${accountDomain}\\${accountName}` : null]),
     parentProcess: lower([finding.parent.fileName]),
-    branch: lower([finding.branch]),
+    // A condition written against the earlier lowercase ids (makecert-pvk2pfx, signtool, ...)
+    // still matches: the finding offers its branch under both names.
+    branch: lower([finding.branch, legacyBranchId(finding.branch)]),
     tool: lower([finding.tool]),
   };
 }

@@ -11,7 +11,7 @@ export function demoAllowlistEntries(now: Date): AllowlistEntryInput[] {
   return [
     {
       id: 'demo-azdo-build-agent',
-      conditions: { parentProcess: 'Agent.Worker.exe', deviceName: 'build-agent-*', branch: 'signtool' },
+      conditions: { parentProcess: 'Agent.Worker.exe', deviceName: 'build-agent-*', branch: 'SignTool-ExecutableSigning' },
       scope: 'global',
       reason: 'Azure DevOps release pipeline signs Contoso.Agent builds with the code-signing certificate held on the build agents',
       owner: 'release-engineering@contoso.com',

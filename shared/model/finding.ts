@@ -21,20 +21,22 @@ export const CERT_ACTIONS = [
 export type CertAction = (typeof CERT_ACTIONS)[number];
 
 /**
- * The detection branch of the query that produced the row: the five process branches of rule
- * t1587-002, then one per companion rule (`cert-file`: cert-key-files, `trust-store`:
- * trust-store-tampering, `signed-binary`: self-signed-binaries), then the catch-all `other`.
+ * The detection branch of the query that produced the row. The six process branches of rule
+ * t1587-002 carry the published detection's names, word for word (its users' workbooks, analytics
+ * and exported results are keyed on them); the companion rules name theirs in the same style;
+ * `Other` is the catch-all for a row with no branch.
  */
 export const BRANCHES = [
-  'makecert-pvk2pfx',
-  'powershell',
-  'openssl',
-  'certutil',
-  'signtool',
-  'cert-file',
-  'trust-store',
-  'signed-binary',
-  'other',
+  'MakeCert-NativeSDK',
+  'Pvk2Pfx-KeyConversion',
+  'PowerShell-CertCmdlet',
+  'OpenSSL-CertCreation',
+  'CertUtil-StoreImport',
+  'SignTool-ExecutableSigning',
+  'File-CertKeyWrite',
+  'Registry-TrustStoreWrite',
+  'Binary-SelfSignedExecution',
+  'Other',
 ] as const;
 export type Branch = (typeof BRANCHES)[number];
 

@@ -10,8 +10,8 @@
 import { createHash } from 'node:crypto';
 import { parseCommandLine } from '../cmdline/parse';
 import type { HuntingQueryResults, HuntingSchemaColumn } from '../hunting/types';
+import { resolveBranch, TOOL_BRANCH } from '../model/branches';
 import {
-  BRANCHES,
   CERT_ACTIONS,
   FINDING_SCHEMA_VERSION,
   TOOLS,
@@ -262,20 +262,10 @@ function applyFactColumns(facts: CertificateFacts, col: ColumnReader): Certifica
   };
 }
 
-const TOOL_BRANCH: Record<Tool, Branch> = {
-  makecert: 'makecert-pvk2pfx',
-  pvk2pfx: 'makecert-pvk2pfx',
-  powershell: 'powershell',
-  openssl: 'openssl',
-  certutil: 'certutil',
-  signtool: 'signtool',
-  other: 'other',
-};
-
 function branchOf(value: unknown, tool: Tool): Branch {
   const text = optionalString(value, 'DetectionBranch');
   if (text === null) return TOOL_BRANCH[tool];
-  const known = BRANCHES.find((b) => b === text.toLowerCase());
+  const known = resolveBranch(text, tool);
   if (!known) throw new RowError(`column DetectionBranch has unknown value ${JSON.stringify(text)}`);
   return known;
 }

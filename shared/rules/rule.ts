@@ -11,8 +11,8 @@ import addFormats from 'ajv-formats';
 import { BRANCHES, SEVERITIES, type Branch, type Severity } from '../model/finding';
 
 /** Detection branches a rule may declare: the Finding branches except the catch-all `other`. */
-export const RULE_BRANCHES = BRANCHES.filter((b): b is Exclude<Branch, 'other'> => b !== 'other');
-export type RuleBranchId = Exclude<Branch, 'other'>;
+export const RULE_BRANCHES = BRANCHES.filter((b): b is Exclude<Branch, 'Other'> => b !== 'Other');
+export type RuleBranchId = Exclude<Branch, 'Other'>;
 
 export const CONFIDENCES = ['low', 'medium', 'high'] as const;
 export type Confidence = (typeof CONFIDENCES)[number];

@@ -5,8 +5,9 @@
  * trust store). Command lines are modelled on public examples (test/fixtures/cert-cmdlines.jsonl).
  * Shared: other test suites may reuse it.
  */
+import { TOOL_BRANCH } from '../../shared/model/branches';
 import type { RuleContext } from '../../shared/enrich/rule-context';
-import { FINDING_SCHEMA_VERSION, type Branch, type CertAction, type Finding, type Tool } from '../../shared/model/finding';
+import { FINDING_SCHEMA_VERSION, type CertAction, type Finding, type Tool } from '../../shared/model/finding';
 
 export const DEVICE_ID = '7e5c2c8a1f0b4d3e9a6b5c4d3e2f1a0b9c8d7e6f';
 export const DEVICE_NAME = 'WS-042';
@@ -32,15 +33,6 @@ const TOOL_PATHS: Record<Tool, string> = {
   other: 'C:\\Windows\\System32\\cmd.exe',
 };
 
-const TOOL_BRANCH: Record<Tool, Branch> = {
-  makecert: 'makecert-pvk2pfx',
-  pvk2pfx: 'makecert-pvk2pfx',
-  powershell: 'powershell',
-  openssl: 'openssl',
-  certutil: 'certutil',
-  signtool: 'signtool',
-  other: 'other',
-};
 
 function fileNameOf(path: string): string {
   return path.split('\\').pop() ?? path;

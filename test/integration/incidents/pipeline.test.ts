@@ -222,7 +222,7 @@ describe('processIncidentBatch: chains across rules', () => {
       ruleId: 'trust-store-tampering',
       tool: 'other',
       action: 'import-store',
-      branch: 'trust-store',
+      branch: 'Registry-TrustStoreWrite',
       certificate: { subject: null, thumbprint: '5F98EBBFE735CDDAE00E33E0FD69050EF9220254', files: [], store: 'LocalMachine\\Root', codeSigningEku: false },
     };
     const rules = [RULE, 'trust-store-tampering'];

@@ -18,7 +18,7 @@ export function makeFinding(overrides: DeepPartialFinding = {}): Finding {
     ruleId: 'rule-1',
     timestamp: '2025-01-01T00:00:00.000Z',
     commandLine: 'makecert -r -pe -n "CN=Test" -eku 1.3.6.1.5.5.7.3.3 test.cer',
-    branch: 'makecert-pvk2pfx',
+    branch: 'MakeCert-NativeSDK',
     tool: 'makecert',
     action: 'create-cert',
     signedFile: null,

@@ -19,7 +19,7 @@ describe('field mapping', () => {
     device: { name: 'BUILD01.contoso.com' },
     account: { name: 'svc-build', domain: 'CONTOSO' },
     parent: { fileName: 'Agent.Worker.exe' },
-    branch: 'signtool',
+    branch: 'SignTool-ExecutableSigning',
     tool: 'signtool',
   });
 
@@ -37,8 +37,8 @@ describe('field mapping', () => {
     [{ account: 'contoso\\svc-build' }, true],
     [{ account: 'other\\svc-build' }, false],
     [{ parentProcess: 'agent.worker.exe' }, true],
-    [{ branch: 'signtool' }, true],
-    [{ branch: 'openssl' }, false],
+    [{ branch: 'SignTool-ExecutableSigning' }, true],
+    [{ branch: 'OpenSSL-CertCreation' }, false],
     [{ tool: 'SIGNTOOL' }, true],
     [{ tool: 'sign*' }, true],
   ])('%j matches: %s', (conditions, expected) => {
@@ -159,7 +159,7 @@ describe('index agrees with a naive scan', () => {
         account: pattern,
         parentProcess: pattern,
         tool: fc.constantFrom('openssl', 'makecert', 'make*', '*ssl'),
-        branch: fc.constantFrom('openssl', 'signtool', '*tool'),
+        branch: fc.constantFrom('OpenSSL-CertCreation', 'signtool', 'SignTool*'),
       },
       { requiredKeys: [] },
     )
@@ -177,7 +177,7 @@ describe('index agrees with a naive scan', () => {
     account: fc.option(text),
     parent: fc.option(text),
     tool: fc.constantFrom<Finding['tool']>('openssl', 'makecert', 'signtool'),
-    branch: fc.constantFrom<Finding['branch']>('openssl', 'signtool'),
+    branch: fc.constantFrom<Finding['branch']>('OpenSSL-CertCreation', 'SignTool-ExecutableSigning'),
   });
 
   test('random entries and findings', () => {

@@ -31,7 +31,7 @@ describe('buildIncidents', () => {
       title: "Self-signed code-signing certificate 'CN=Contoso Dev' created on WS-042 by alice",
       chain: false,
       chainLink: null,
-      branch: 'powershell',
+      branch: 'PowerShell-CertCmdlet',
       device: { id: DEVICE_ID, name: 'WS-042' },
       accounts: ['CONTOSO\\alice'],
       signer: { subject: 'CN=Contoso Dev', thumbprint: null, file: null },

@@ -13,7 +13,7 @@ describe('groupFindings', () => {
     );
     expect(groups).toHaveLength(1);
     expect(groups[0]!.findings).toHaveLength(2);
-    expect(groups[0]!.key).toBe(`id:${makeFinding().device.id}|subject:cn=contoso dev|powershell`);
+    expect(groups[0]!.key).toBe(`id:${makeFinding().device.id}|subject:cn=contoso dev|PowerShell-CertCmdlet`);
   });
 
   test('suppressed findings are left out', () => {
@@ -58,7 +58,7 @@ describe('groupFindings', () => {
     const none = signtoolSign('setup.exe');
     const keys = groupFindings([thumb, file, none], { tenantId: TENANT }).map((g) => g.signerKey ?? g.key);
     expect(keys).toEqual(
-      expect.arrayContaining(['thumbprint:1f3d38f280635f27', 'file:contoso.cer', `id:${none.device.id}|tool:signtool|signtool`]),
+      expect.arrayContaining(['thumbprint:1f3d38f280635f27', 'file:contoso.cer', `id:${none.device.id}|tool:signtool|SignTool-ExecutableSigning`]),
     );
   });
 

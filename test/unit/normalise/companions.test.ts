@@ -38,9 +38,9 @@ function expectations(ruleId: string): Expectations {
 }
 
 const COMPANIONS = [
-  ['cert-key-files', 'cert-file'],
-  ['trust-store-tampering', 'trust-store'],
-  ['self-signed-binaries', 'signed-binary'],
+  ['cert-key-files', 'File-CertKeyWrite'],
+  ['trust-store-tampering', 'Registry-TrustStoreWrite'],
+  ['self-signed-binaries', 'Binary-SelfSignedExecution'],
 ] as const;
 
 describe.each(COMPANIONS)('%s positive fixture', (ruleId, branch) => {
@@ -88,7 +88,7 @@ describe('optional certificate-fact columns', () => {
     expect(outcome.ok).toBe(true);
     if (!outcome.ok) return;
     const f = outcome.finding;
-    expect([f.tool, f.action, f.certificate.store, f.branch]).toEqual(['certutil', 'import-store', 'LocalMachine\\Root', 'trust-store']);
+    expect([f.tool, f.action, f.certificate.store, f.branch]).toEqual(['certutil', 'import-store', 'LocalMachine\\Root', 'Registry-TrustStoreWrite']);
     expect(f.certificate.thumbprint).toMatch(/^[0-9A-F]{40}$/);
     // The file the writer's command line names is still there.
     expect(f.certificate.files).toEqual(['C:\\Users\\Public\\g.cer']);
@@ -142,7 +142,7 @@ describe('optional certificate-fact columns', () => {
   });
 
   it('puts CertificateFile and SignedFile first without duplicating what the command line names', () => {
-    const process = fixture('t1587-002', 'positive.json').results.find((r) => r.DetectionBranch === 'signtool' && String(r.ProcessCommandLine).includes(' /f '));
+    const process = fixture('t1587-002', 'positive.json').results.find((r) => r.DetectionBranch === 'SignTool-ExecutableSigning' && String(r.ProcessCommandLine).includes(' /f '));
     expect(process).toBeDefined();
     const plain = normaliseRow(process, { ruleId: 't1587-002' });
     expect(plain.ok).toBe(true);

@@ -129,3 +129,31 @@ describe('per-answer column resolution and parser memo', () => {
     expect(again?.certificate.files).not.toContain('mutated.pfx');
   });
 });
+
+describe('DetectionBranch as others write it', () => {
+  const row = (fileName: string, branch: string) => ({
+    ...fixture('positive.json').results.find((r) => r.FileName === 'makecert.exe')!,
+    FileName: fileName,
+    ProcessVersionInfoOriginalFileName: fileName,
+    ProcessCommandLine: fileName === 'pvk2pfx.exe' ? 'pvk2pfx.exe -pvk a.pvk -spc a.cer -pfx a.pfx' : 'makecert.exe -r -n "CN=A" a.cer',
+    DetectionBranch: branch,
+  });
+
+  test.each([
+    ['makecert.exe', 'MakeCert-NativeSDK', 'MakeCert-NativeSDK'],
+    ['pvk2pfx.exe', 'Pvk2Pfx-KeyConversion', 'Pvk2Pfx-KeyConversion'],
+    ['makecert.exe', 'makecert-nativesdk', 'MakeCert-NativeSDK'],
+    ['makecert.exe', 'makecert-pvk2pfx', 'MakeCert-NativeSDK'],
+    ['pvk2pfx.exe', 'makecert-pvk2pfx', 'Pvk2Pfx-KeyConversion'],
+    ['pvk2pfx.exe', 'MAKECERT-PVK2PFX', 'Pvk2Pfx-KeyConversion'],
+  ])('%s with %j is %s', (fileName, branch, expected) => {
+    const result = normaliseRow(row(fileName, branch), ctx);
+    expect(result.ok && result.finding.branch).toBe(expected);
+  });
+
+  test('an unknown branch name still rejects the row, naming the value', () => {
+    const result = normaliseRow(row('makecert.exe', 'Unknown'), ctx);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toContain('"Unknown"');
+  });
+});

@@ -244,8 +244,8 @@ describe('renamed tools (t1587-002)', () => {
     });
     expect(renamed.map((r) => [r.FileName, r.ProcessVersionInfoOriginalFileName, r.DetectionBranch])).toEqual(
       expect.arrayContaining([
-        ['mc.exe', 'MakeCert.exe', 'makecert-pvk2pfx'],
-        [expect.any(String), 'signtool.exe', 'signtool'],
+        ['mc.exe', 'MakeCert.exe', 'MakeCert-NativeSDK'],
+        [expect.any(String), 'signtool.exe', 'SignTool-ExecutableSigning'],
       ]),
     );
   });
@@ -353,7 +353,7 @@ describe('loader', () => {
 
   it('rejects a false positive without matchers or with a branch the rule does not declare', () => {
     const noMatcher = writeRule(source.id, {
-      yaml: (s) => s.replace('    parents: [mmc.exe, certreq.exe, certsrv.exe, gpscript.exe, ServerManager.exe]\n', '').replace('branches: [certutil]\n', 'branches: [certutil, other]\n'),
+      yaml: (s) => s.replace('    parents: [mmc.exe, certreq.exe, certsrv.exe, gpscript.exe, ServerManager.exe]\n', '').replace('branches: [CertUtil-StoreImport]\n', 'branches: [CertUtil-StoreImport, Other]\n'),
     });
     const problems = loadError(noMatcher).problems;
     expect(problems.some((p) => p.startsWith('falsePositives[1].branches[1]:'))).toBe(true);

@@ -88,8 +88,13 @@ export function runPipeline(parsed: unknown, input: PipelineInput): PipelineOutc
   const live = suppressed.findings.filter((f) => f.suppressedBy === null);
   const incidents = buildIncidents(live, benchBuildContext());
   lap('incidents');
-  const announcements: Announcement[] = incidents.map((incident) => ({ kind: 'incident', event: 'created', incident }));
-  const messages = routeAnnouncements(announcements, input.channels, { now: BENCH_NOW, digestThreshold: DIGEST_THRESHOLD });
+  const announcements: Announcement[] = incidents.map((incident) => ({
+    kind: 'incident',
+    event: 'created',
+    incident: { ...incident, revision: 1 },
+    mintedAt: BENCH_NOW.toISOString(),
+  }));
+  const messages = routeAnnouncements(announcements, input.channels, { digestThreshold: DIGEST_THRESHOLD });
   lap('route');
   const teamsIds = new Set(input.channels.filter((c) => c.type === 'teams').map((c) => c.id));
   let teamsMessages = 0;

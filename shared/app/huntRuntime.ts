@@ -209,6 +209,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
           kind: 'incident',
           event: a.kind === 'new' ? 'created' : 'updated',
           incident: a.incident,
+          mintedAt: a.mintedAt,
         }));
         const enqueued = await enqueueAnnouncements(notifications, announcements);
         options.onAnnouncements?.(announcements);

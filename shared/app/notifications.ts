@@ -25,7 +25,7 @@ export interface NotificationPath {
 /** Routes and enqueues; returns how many queue messages were written. */
 export async function enqueueAnnouncements(path: NotificationPath, announcements: readonly Announcement[]): Promise<number> {
   if (announcements.length === 0) return 0;
-  const messages = routeAnnouncements(announcements, path.channels, { now: path.now(), digestThreshold: path.digestThreshold });
+  const messages = routeAnnouncements(announcements, path.channels, { digestThreshold: path.digestThreshold });
   if (messages.length > 0) await path.queue.enqueue(messages);
   return messages.length;
 }

@@ -88,6 +88,8 @@ function toIncident(draft: IncidentDraft, ctx: BuildContext): Incident {
     lastSeen: new Date(lastMs).toISOString(),
     findingCount: findings.length,
     findingIds: findings.map((f) => f.id),
+    // The store mints the revision when it announces the incident.
+    revision: 0,
     severity: score.severity,
     confidence: score.confidence,
     reasons: score.reasons,

@@ -6,10 +6,15 @@
  * optimistic (ETag If-Match, or create for new rows) and go in batch transactions of at most 100
  * per partition; a 412/409 (someone else wrote first) re-reads and recomputes the partition.
  *
- * Announcing is two-step on purpose: `upsertIncidents` says what to announce, and `markAnnounced`
- * records it only after the caller has durably enqueued the notification. A crash in between
- * re-announces next cycle (the delivery ledger downstream drops the duplicate) instead of losing
- * the alert.
+ * Announcing is two-step on purpose, and every announcement is minted before it leaves: when an
+ * announcement is due, `upsertIncidents` (or `pendingAnnouncements`) decides its revision (1 for
+ * `new`, one more per update) and stores it on the row, frozen (event, revision, mint time and the
+ * exact Incident), in the same write as the findings that made it due. Only then does the caller
+ * enqueue it, and `markAnnounced` records it after that. A crash in between leaves the minted
+ * announcement on the row, and the next cycle re-sends exactly it (same revision, same body, so
+ * the same notification id: the delivery ledger and webhook receivers drop the repeat) instead of
+ * composing a second `new` from whatever it merged meanwhile. Findings merged while an
+ * announcement is minted stay pending and go out as the next revision once it is marked.
  *
  * What was announced (count, severity, chain flag) is kept per row. An escalation (severity rose,
  * or the incident became a chain) is announced at once; more of the same waits for the update
@@ -22,6 +27,7 @@ import { odata } from '@azure/data-tables';
 import { SEVERITIES, type Finding, type Severity } from '../model/finding';
 import { CONFIDENCES, INCIDENT_STATUSES, type Confidence, type Incident, type IncidentStatus } from '../model/incident';
 import { boundedIncidentJson } from './bound';
+import { toStoredJson } from '../storage/json';
 import { compositeKey } from '../storage/keys';
 import { hasStatus, MAX_PROPERTY_CHARS, submitInBatches } from './tables';
 
@@ -29,9 +35,12 @@ export const DEFAULT_UPDATE_INTERVAL_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_STORED_FINDING_IDS = 200;
 /**
  * Version of the row layout below (not of the Incident payload). 2 added the announced severity and
- * chain flag and the pending announcement; version-1 rows read as "announced as stored".
+ * chain flag and the pending announcement; version-1 rows read as "announced as stored". 3 added
+ * the revision and the minted announcement; older rows read as revision 1 if they were announced.
  */
-export const INCIDENT_ROW_VERSION = 2;
+export const INCIDENT_ROW_VERSION = 3;
+/** A minted Incident is kept whole up to this size (over two properties): about a queue message. */
+export const MAX_MINTED_CHARS = 44_000;
 
 /** Table service: at most 15 comparisons in one $filter; one is the PartitionKey. */
 const MAX_ROWKEYS_PER_FILTER = 14;
@@ -56,12 +65,26 @@ export interface UpsertOptions {
 
 export type PendingOptions = UpsertOptions;
 
+/**
+ * An announcement as minted: decided and stored on the incident's row before anything is enqueued.
+ * Everything a notification's id and body are made of is here, so re-sending it after a crash
+ * yields the same message.
+ */
 export interface Announcement {
   kind: 'new' | 'update';
-  /** The incident with the stored totals (first/last seen, count, max severity) merged in. */
+  /** Equals `incident.revision`: 1 for `new`, one more per update. */
+  revision: number;
+  /** When the revision was minted: the notification's timestamp, the same on every re-send. */
+  mintedAt: string;
+  /**
+   * The incident with the stored totals (first/last seen, count, max severity) merged in, exactly as
+   * stored (evidence bounded to MAX_MINTED_CHARS).
+   */
   incident: Incident;
   /** Findings already announced before this one (0 for `new`). */
   previousFindingCount: number;
+  /** True when this revision was minted by an earlier cycle that did not get to mark it (a crash). */
+  resent: boolean;
 }
 
 /** What `markAnnounced` needs; an `Incident` (e.g. `announcement.incident`) satisfies it. */
@@ -69,12 +92,8 @@ export interface IncidentRef {
   tenantId: string;
   ruleId: string;
   id: string;
-  /** The count that was announced: later findings stay pending. */
-  findingCount: number;
-  /** The severity announced; when absent, the row's severity at marking time is taken as announced. */
-  severity?: Severity;
-  /** Whether the announcement was a chain; when absent, the row's chain flag is taken as announced. */
-  chain?: boolean;
+  /** The revision that was enqueued; marking an older or unknown revision changes nothing. */
+  revision: number;
 }
 
 export interface StoredFindingId {
@@ -108,6 +127,12 @@ export interface StoredIncident {
   announcedSeverity: Severity | null;
   /** Whether the last announcement already was a chain. */
   announcedChain: boolean;
+  /** The last revision minted (0: never announced). */
+  revision: number;
+  /** The last revision marked as enqueued; below `revision` while `minted` waits for its mark. */
+  announcedRevision: number;
+  /** The minted announcement not marked yet (a crash between enqueue and mark leaves it here). */
+  minted: Announcement | null;
   /** Set while something is not announced yet (findings beyond the announced count, an escalation). */
   pendingSince: string | null;
   /**
@@ -146,6 +171,13 @@ type IncidentEntity = {
   announcedFindingCount: number;
   announcedSeverity: string;
   announcedChain: boolean;
+  revision: number;
+  announcedRevision: number;
+  /** Derived on write: a minted announcement waits for its mark (lets the filter find it). */
+  announcing: boolean;
+  /** JSON of the minted Announcement, split over two properties (each at most 32K chars). */
+  minted: string;
+  minted2: string;
   /** ISO time or '': the server-side filter of `pendingAnnouncements`. */
   pendingSince: string;
   /** Derived on write: an escalation is not announced yet (lets the filter skip the interval). */
@@ -203,6 +235,10 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredI
   const chain = entity.chain === true;
   const lastAnnouncedAt = str(entity.lastAnnouncedAt) || null;
   const announcedSeverity = str(entity.announcedSeverity);
+  // Rows written before revisions existed: one revision if they were announced.
+  const revision = typeof entity.revision === 'number' ? entity.revision : lastAnnouncedAt === null ? 0 : 1;
+  const announcedRevision = typeof entity.announcedRevision === 'number' ? entity.announcedRevision : revision;
+  const minted = parseMinted(str(entity.minted) + str(entity.minted2));
   return {
     partitionKey: str(entity.partitionKey),
     id: str(entity.rowKey),
@@ -226,6 +262,10 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredI
     announcedSeverity:
       lastAnnouncedAt === null ? null : announcedSeverity ? oneOf(SEVERITIES, announcedSeverity, severity) : severity,
     announcedChain: typeof entity.announcedChain === 'boolean' ? entity.announcedChain : lastAnnouncedAt !== null && chain,
+    revision,
+    announcedRevision,
+    // Only the revision above the marked one is in flight; anything else is a leftover.
+    minted: minted && minted.revision === revision && revision > announcedRevision ? minted : null,
     pendingSince: str(entity.pendingSince) || null,
     pendingPayload: str(entity.pendingPayload) || null,
     mergedInto: str(entity.mergedInto) || null,
@@ -236,6 +276,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): StoredI
 type RowState = Omit<StoredIncident, 'etag'>;
 
 function toEntity(row: RowState): IncidentEntity {
+  const minted = row.minted ? mintedJson(row.minted) : '';
   return {
     partitionKey: row.partitionKey,
     rowKey: row.id,
@@ -256,6 +297,11 @@ function toEntity(row: RowState): IncidentEntity {
     announcedFindingCount: row.announcedFindingCount,
     announcedSeverity: row.announcedSeverity ?? '',
     announcedChain: row.announcedChain,
+    revision: row.revision,
+    announcedRevision: row.announcedRevision,
+    announcing: row.minted !== null,
+    minted: minted.slice(0, MAX_PROPERTY_CHARS),
+    minted2: minted.slice(MAX_PROPERTY_CHARS),
     pendingSince: row.pendingSince ?? '',
     escalationPending: isEscalated(row),
     pendingPayload: row.pendingPayload ?? '',
@@ -271,14 +317,15 @@ function isEscalated(row: RowState): boolean {
   return rose || (row.chain && !row.announcedChain);
 }
 
-/** Something about this incident has not been announced yet. */
+/** Something about this incident has not been announced yet (or is minted and not marked). */
 function isPending(row: RowState): boolean {
-  return row.mergedInto === null && (row.findingCount > row.announcedFindingCount || isEscalated(row));
+  return row.mergedInto === null && (row.minted !== null || row.findingCount > row.announcedFindingCount || isEscalated(row));
 }
 
 /**
  * What to announce for the row now, if anything: `new` until the first announcement was marked;
  * then `update` at once for an escalation, and for more findings once the interval has passed.
+ * (A row with a minted announcement re-sends that instead; see `announce`.)
  */
 function dueKind(row: RowState, now: Date, intervalMs: number): Announcement['kind'] | null {
   if (row.mergedInto !== null) return null;
@@ -302,6 +349,30 @@ function settle(row: RowState, at: string): RowState {
  */
 function parsePayload(json: string | null): Incident | null {
   if (!json) return null;
+  try {
+    return asIncident(JSON.parse(json));
+  } catch {
+    return null;
+  }
+}
+
+function asIncident(value: unknown): Incident | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (!('id' in value) || typeof value.id !== 'string') return null;
+  if (!('findings' in value) || !Array.isArray(value.findings)) return null;
+  if (!('schemaVersion' in value) || typeof value.schemaVersion !== 'string') return null;
+  return value as Incident;
+}
+
+/** What is stored of a minted announcement (`resent` is how it is read back, not stored). */
+function mintedJson(minted: Announcement): string {
+  const { resent: _resent, ...stored } = minted;
+  return toStoredJson(stored);
+}
+
+/** The stored minted announcement; as with the payload, an unreadable one is treated as absent. */
+function parseMinted(json: string): Announcement | null {
+  if (!json) return null;
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -309,10 +380,11 @@ function parsePayload(json: string | null): Incident | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  if (!('id' in value) || typeof value.id !== 'string') return null;
-  if (!('findings' in value) || !Array.isArray(value.findings)) return null;
-  if (!('schemaVersion' in value) || typeof value.schemaVersion !== 'string') return null;
-  return value as Incident;
+  const m = value as Partial<Announcement>;
+  if ((m.kind !== 'new' && m.kind !== 'update') || typeof m.revision !== 'number' || typeof m.mintedAt !== 'string') return null;
+  const incident = asIncident(m.incident);
+  if (!incident) return null;
+  return { kind: m.kind, revision: m.revision, mintedAt: m.mintedAt, previousFindingCount: m.previousFindingCount ?? 0, incident, resent: true };
 }
 
 function compareFindingTimes(a: Finding, b: Finding): number {
@@ -382,6 +454,7 @@ interface Target {
   row: RowState;
   dirty: boolean;
   payloads: Incident[];
+  announcement: Announcement | null;
 }
 
 interface PartitionPlan {
@@ -424,13 +497,12 @@ export class IncidentStore {
     const announcements: Announcement[] = [];
     for (const [pk, list] of [...byPartition].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const targets = await this.withRetry(async () => {
-        const plan = await this.plan(pk, list, now);
+        const plan = await this.plan(pk, list, now, interval);
         await submitInBatches(this.table, plan.actions);
         return plan.targets;
       });
       for (const target of [...targets.values()].sort((a, b) => (a.row.id < b.row.id ? -1 : 1))) {
-        const announcement = announcementFor(target.row, target.payloads, now, interval);
-        if (announcement) announcements.push(announcement);
+        if (target.announcement) announcements.push(target.announcement);
       }
     }
     return announcements;
@@ -438,8 +510,9 @@ export class IncidentStore {
 
   /**
    * Announcements that are due for incidents of one tenant and rule without being seen again:
-   * updates held back by the interval once it has passed, escalations and first announcements that
-   * were never marked (the caller crashed before enqueueing). One query, filtered server-side on
+   * updates held back by the interval once it has passed, escalations, and minted announcements
+   * that were never marked (the caller crashed: they are re-sent as minted). What becomes due here
+   * is minted (stored with its revision) before it is returned. One query, filtered server-side on
    * `pendingSince` and the interval, so nothing pending costs exactly one request.
    *
    * Rows that became pending at `now` itself are left out: those are what `upsertIncidents` with
@@ -454,22 +527,32 @@ export class IncidentStore {
     // Rows without the columns (written before they existed) compare false and stay out.
     const filter =
       odata`PartitionKey eq ${pk} and pendingSince gt '' and pendingSince lt ${at}` +
-      odata` and (lastAnnouncedAt le ${cutoff} or escalationPending eq true)`;
-    const announcements: Announcement[] = [];
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      const row = stripEtag(fromEntity(entity));
-      const stored = parsePayload(row.pendingPayload);
-      if (!stored) continue;
-      const announcement = announcementFor(row, [], now, interval, stored);
-      if (announcement) announcements.push(announcement);
-    }
+      odata` and (lastAnnouncedAt le ${cutoff} or escalationPending eq true or announcing eq true)`;
+    const announcements = await this.withRetry(async () => {
+      const found: Announcement[] = [];
+      const actions: TransactionAction[] = [];
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        const stored = fromEntity(entity);
+        const { etag, ...row } = stored;
+        // A row whose pending Incident cannot be read is left pending rather than guessed at.
+        if (!row.minted && !parsePayload(row.pendingPayload)) continue;
+        const decided = announce(row, [], now, interval);
+        if (!decided) continue;
+        found.push(decided.announcement);
+        if (decided.row !== row) actions.push(['update', toEntity(decided.row), 'Replace', { etag }]);
+      }
+      // Minted before anyone sees it: a conflict (412) re-reads and decides again.
+      await submitInBatches(this.table, actions);
+      return found;
+    });
     return announcements.sort((a, b) => (a.incident.id < b.incident.id ? -1 : a.incident.id > b.incident.id ? 1 : 0));
   }
 
   /**
-   * Records that these incidents were announced with these counts (and severity and chain flag).
-   * Call only after the notification is durably enqueued. Unknown ids are ignored. An incident with
-   * nothing left to announce stops being pending.
+   * Records that these revisions were announced: what their minted Incident said (count, severity,
+   * chain flag) becomes what was announced. Call only after the notification is durably enqueued.
+   * Unknown ids and revisions that are not the minted one (already marked) are ignored. An incident
+   * with nothing left to announce stops being pending.
    */
   async markAnnounced(refs: readonly IncidentRef[], now: Date): Promise<void> {
     const byPartition = new Map<string, IncidentRef[]>();
@@ -484,19 +567,20 @@ export class IncidentStore {
         const actions: TransactionAction[] = [];
         for (const [id, refsOfId] of groupById(list)) {
           const row = rows.get(id);
-          if (!row) continue;
+          const minted = row?.minted;
+          if (!row || !minted || !refsOfId.some((r) => r.revision === minted.revision)) continue;
           const { etag, ...rest } = row;
-          const count = Math.max(...refsOfId.map((r) => r.findingCount));
-          const severities = refsOfId.map((r) => r.severity ?? row.severity);
-          const announcedSeverity = severities.reduce((a, b) => maxOf(SEVERITIES, a, b), rest.announcedSeverity ?? 'informational');
+          const said = minted.incident;
           const next = settle(
             {
               ...rest,
+              minted: null,
+              announcedRevision: minted.revision,
               lastAnnouncedAt: at,
               // Never above what is stored: findings counted later stay pending for the next update.
-              announcedFindingCount: Math.max(row.announcedFindingCount, Math.min(count, row.findingCount)),
-              announcedSeverity,
-              announcedChain: row.announcedChain || refsOfId.some((r) => r.chain ?? row.chain),
+              announcedFindingCount: Math.max(row.announcedFindingCount, Math.min(said.findingCount, row.findingCount)),
+              announcedSeverity: maxOf(SEVERITIES, rest.announcedSeverity ?? 'informational', said.severity),
+              announcedChain: row.announcedChain || said.chain,
               updatedAt: at,
             },
             at,
@@ -558,7 +642,7 @@ export class IncidentStore {
     return current;
   }
 
-  private async plan(pk: string, incidents: readonly Incident[], now: Date): Promise<PartitionPlan> {
+  private async plan(pk: string, incidents: readonly Incident[], now: Date, interval: number): Promise<PartitionPlan> {
     const at = now.toISOString();
     const aliasIds = incidents.flatMap((i) => i.chainLink?.mergedIncidentIds ?? []);
     const rows = await this.readWithAliases(pk, [...incidents.map((i) => i.id), ...aliasIds]);
@@ -570,7 +654,13 @@ export class IncidentStore {
       let target = targets.get(targetId);
       if (!target) {
         const before = rows.get(targetId) ?? null;
-        target = { before, row: before ? stripEtag(before) : this.blankRow(pk, targetId, incident, at), dirty: before === null, payloads: [] };
+        target = {
+          before,
+          row: before ? stripEtag(before) : this.blankRow(pk, targetId, incident, at),
+          dirty: before === null,
+          payloads: [],
+          announcement: null,
+        };
         // A dangling alias resolved to itself becomes a real incident again.
         if (target.row.mergedInto !== null) {
           target.row = { ...target.row, mergedInto: null };
@@ -581,7 +671,17 @@ export class IncidentStore {
       target.payloads.push(incident);
       this.merge(target, incident, at);
     }
-    for (const target of targets.values()) if (target.dirty) target.row = stash(target.row, target.payloads, at);
+    for (const target of targets.values()) {
+      if (target.dirty) target.row = stash(target.row, target.payloads, at);
+      // Minted in the same write as the findings that made it due, before anyone enqueues it.
+      const decided = announce(target.row, target.payloads, now, interval);
+      if (!decided) continue;
+      target.announcement = decided.announcement;
+      if (decided.row !== target.row) {
+        target.row = decided.row;
+        target.dirty = true;
+      }
+    }
 
     // Chain incidents absorb groups that would have been incidents of their own: record those ids
     // as aliases, so a later window that only sees the absorbed step updates the chain incident.
@@ -595,8 +695,9 @@ export class IncidentStore {
         if (existing?.mergedInto) continue;
         if (existing) {
           const { etag, ...rest } = existing;
-          // An alias announces nothing of its own any more: the chain incident speaks for it.
-          const row = settle({ ...rest, mergedInto: targetId, updatedAt: at }, at);
+          // An alias announces nothing of its own any more (a minted, unmarked announcement is dropped
+          // too): the chain incident speaks for it, its findings included.
+          const row = settle({ ...rest, mergedInto: targetId, minted: null, updatedAt: at }, at);
           aliasRows.push(row);
           aliasActions.push(['update', toEntity(row), 'Replace', { etag }]);
         } else {
@@ -636,6 +737,9 @@ export class IncidentStore {
       announcedFindingCount: 0,
       announcedSeverity: null,
       announcedChain: false,
+      revision: 0,
+      announcedRevision: 0,
+      minted: null,
       pendingSince: null,
       pendingPayload: null,
       mergedInto: null,
@@ -695,18 +799,35 @@ function stash(row: RowState, payloads: readonly Incident[], at: string): RowSta
   return settle({ ...row, pendingPayload }, at);
 }
 
-function announcementFor(
+/**
+ * The announcement the row owes now, if any, and the row as it must be stored before the
+ * announcement may be enqueued: a minted, unmarked announcement is owed again as it is (same
+ * revision, mint time and Incident); otherwise a due one is minted with the next revision, its
+ * Incident bounded and frozen as stored so the first send and any re-send carry the same body.
+ */
+function announce(
   row: RowState,
   payloads: readonly Incident[],
   now: Date,
   intervalMs: number,
-  stored: Incident | null = parsePayload(row.pendingPayload),
-): Announcement | null {
+): { row: RowState; announcement: Announcement } | null {
+  if (row.mergedInto !== null) return null;
+  if (row.minted) return { row, announcement: { ...row.minted, resent: true } };
   const kind = dueKind(row, now, intervalMs);
   if (!kind) return null;
-  const incident = compose(row, payloads, stored, kind);
-  if (!incident) return null;
-  return { kind, previousFindingCount: kind === 'new' ? 0 : row.announcedFindingCount, incident };
+  const composed = compose(row, payloads, parsePayload(row.pendingPayload), kind);
+  if (!composed) return null;
+  const revision = row.revision + 1;
+  const incident = JSON.parse(boundedIncidentJson({ ...composed, revision }, MAX_MINTED_CHARS)) as Incident;
+  const minted: Announcement = {
+    kind,
+    revision,
+    mintedAt: now.toISOString(),
+    previousFindingCount: kind === 'new' ? 0 : row.announcedFindingCount,
+    incident,
+    resent: false,
+  };
+  return { row: settle({ ...row, revision, minted }, now.toISOString()), announcement: minted };
 }
 
 function stripEtag(row: StoredIncident): RowState {

@@ -7,7 +7,8 @@
  */
 import type { Branch, Finding, Severity } from './finding';
 
-export const INCIDENT_SCHEMA_VERSION = '1.0';
+/** 1.1 added `revision`. */
+export const INCIDENT_SCHEMA_VERSION = '1.1';
 
 export const CONFIDENCES = ['low', 'medium', 'high'] as const;
 export type Confidence = (typeof CONFIDENCES)[number];
@@ -76,6 +77,14 @@ export interface Incident {
    */
   findingCount: number;
   findingIds: string[];
+  /**
+   * Which announcement of this incident this is: 1 for `created`, one more for each update. Minted
+   * and stored with the incident before the notification is enqueued (shared/incidents/store.ts),
+   * so a re-send after a crash carries the same revision and body. Receivers keep the highest
+   * revision they have seen; an older one arriving late is stale. 0 on an incident that was built
+   * but never announced (`replay`, `explain`).
+   */
+  revision: number;
   severity: Severity;
   confidence: Confidence;
   reasons: ScoreReason[];

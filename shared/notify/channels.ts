@@ -205,7 +205,6 @@ export function channelFingerprint(channel: Channel): string {
 }
 
 export interface RouteOptions {
-  now: Date;
   /** A Teams or folder channel getting more incidents than this in one call gets one digest. */
   digestThreshold?: number;
   /** Channels to leave out (a health alert about a channel that is gone is not sent to it). */
@@ -217,31 +216,42 @@ export interface RouteOptions {
  * minSeverity they reach; health and allowlist changes only to channels that list those kinds.
  * A Teams Workflow may post only 25 messages per 5 minutes, so above the threshold a Teams (or
  * folder) channel receives one digest instead; webhooks always receive every incident.
+ *
+ * A message is a function of the announcements alone (ids from what is announced, `createdAt` from
+ * when it was minted, never from the clock), so routing the same announcements again after a crash
+ * yields the same messages, byte for byte.
  */
 export function routeAnnouncements(
   announcements: readonly Announcement[],
   channels: readonly Channel[],
-  options: RouteOptions,
+  options: RouteOptions = {},
 ): NotificationMessage[] {
   const threshold = options.digestThreshold ?? DEFAULT_DIGEST_THRESHOLD;
-  const createdAt = options.now.toISOString();
-  const base = { version: NOTIFICATION_MESSAGE_VERSION, attempt: 1, createdAt } as const;
+  const base = { version: NOTIFICATION_MESSAGE_VERSION, attempt: 1 } as const;
   const messages: NotificationMessage[] = [];
   for (const channel of channels) {
     if (options.excludeChannelIds?.includes(channel.id)) continue;
-    const incidents: Array<{ event: IncidentEvent; incident: Incident }> = [];
+    const incidents: Array<{ event: IncidentEvent; incident: Incident; mintedAt: string }> = [];
     for (const a of announcements) {
       if (a.kind === 'incident') {
         if (channel.kinds.includes('incident') && severityRank(a.incident.severity) >= severityRank(channel.minSeverity)) {
-          incidents.push({ event: a.event, incident: a.incident });
+          incidents.push({ event: a.event, incident: a.incident, mintedAt: a.mintedAt });
         }
       } else if (a.kind === 'health') {
         if (channel.kinds.includes('health')) {
-          messages.push({ ...base, kind: 'health', channelId: channel.id, notificationId: healthNotificationId(a.health.key), payload: a.health });
+          messages.push({
+            ...base,
+            createdAt: a.health.at,
+            kind: 'health',
+            channelId: channel.id,
+            notificationId: healthNotificationId(a.health.key, a.health.at),
+            payload: a.health,
+          });
         }
       } else if (channel.kinds.includes('allowlist-change')) {
         messages.push({
           ...base,
+          createdAt: a.change.at,
           kind: 'allowlist-change',
           channelId: channel.id,
           notificationId: allowlistChangeNotificationId(a.change.changeId),
@@ -251,15 +261,18 @@ export function routeAnnouncements(
     }
     if (channel.type !== 'webhook' && incidents.length > threshold) {
       const payload = buildDigestPayload(incidents);
-      const ids = incidents.map((i) => ({ incidentId: i.incident.id, event: i.event, findingCount: i.incident.findingCount }));
-      messages.push({ ...base, kind: 'digest', channelId: channel.id, notificationId: digestNotificationId(ids), payload });
+      const ids = incidents.map((i) => ({ incidentId: i.incident.id, event: i.event, revision: i.incident.revision }));
+      // The latest mint time of its items: the same items make the same digest, whenever routed.
+      const createdAt = incidents.map((i) => i.mintedAt).reduce((a, b) => (a > b ? a : b));
+      messages.push({ ...base, createdAt, kind: 'digest', channelId: channel.id, notificationId: digestNotificationId(ids), payload });
     } else {
-      for (const { event, incident } of incidents) {
+      for (const { event, incident, mintedAt } of incidents) {
         messages.push({
           ...base,
+          createdAt: mintedAt,
           kind: 'incident',
           channelId: channel.id,
-          notificationId: incidentNotificationId(incident.id, event, incident.findingCount),
+          notificationId: incidentNotificationId(incident.id, event, incident.revision),
           payload: { event, incident },
         });
       }

@@ -116,7 +116,7 @@ async function raiseHealth(
     details: alert.details ?? {},
   };
   log.error(`health alert ${health.code}: ${health.summary}`, { code: health.code, channel: health.channelId, notification: health.notificationId });
-  const messages = routeAnnouncements([{ kind: 'health', health }], deps.channels, { now, excludeChannelIds });
+  const messages = routeAnnouncements([{ kind: 'health', health }], deps.channels, { excludeChannelIds });
   if (messages.length === 0) {
     log.error('no channel subscribes to health alerts; the alert is only in this log', { code: health.code });
     return;

@@ -4,10 +4,13 @@
  * This module owns the message shape, its stable ids, its validation when it comes back off the
  * queue, and keeping it under the 64 KB Azure Storage queue message limit.
  *
- * The notificationId is a hash of what is being announced (incident id + event + announced
- * finding count), never of when or how often: a re-enqueue of the same announcement gets the
- * same id, which is what the delivery ledger deduplicates on and what a webhook receiver sees as
- * `webhook-id`.
+ * The notificationId is a hash of what is being announced, never of when or how often it is
+ * enqueued: for an incident (incident id, event, revision), where the revision is minted and
+ * stored with the incident before anything is enqueued (shared/incidents/store.ts). A re-enqueue
+ * of the same announcement gets the same id, which is what the delivery ledger deduplicates on and
+ * what a webhook receiver sees as `webhook-id`. Every field of the body is fixed when the id is
+ * minted: `createdAt` is the announcement's own time (the incident revision's mint time, the
+ * health alert's or allowlist change's time), never the time of an enqueue.
  */
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../model/finding';
@@ -30,6 +33,8 @@ export interface IncidentPayload {
 export interface DigestItem {
   incidentId: string;
   event: IncidentEvent;
+  /** The incident revision this item shows. */
+  revision: number;
   title: string;
   severity: Severity;
   deviceName: string;
@@ -83,7 +88,10 @@ interface MessageBase {
   notificationId: string;
   /** 1 on first enqueue; the deliverer re-enqueues with attempt + 1 for a scheduled retry. */
   attempt: number;
-  /** When the announcement was made (the webhook body `timestamp`; stable across retries). */
+  /**
+   * When the announcement was minted (the webhook body `timestamp`): stored state, identical on
+   * every retry and every re-enqueue of the same notificationId.
+   */
   createdAt: string;
   /** Set by `deliveries replay`. */
   replay?: boolean;
@@ -99,7 +107,8 @@ export type NotificationMessage = IncidentMessage | DigestMessage | HealthMessag
 
 /** What the pipeline asks to announce; routing turns it into one message per channel. */
 export type Announcement =
-  | { kind: 'incident'; event: IncidentEvent; incident: Incident }
+  /** `mintedAt`: when the store minted `incident.revision` (its notifications' `createdAt`). */
+  | { kind: 'incident'; event: IncidentEvent; incident: Incident; mintedAt: string }
   | { kind: 'health'; health: HealthPayload }
   | { kind: 'allowlist-change'; change: AllowlistChangePayload };
 
@@ -115,17 +124,23 @@ function hashId(parts: readonly string[]): string {
   return `ntf_${createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)}`;
 }
 
-export function incidentNotificationId(incidentId: string, event: IncidentEvent, findingCount: number): string {
-  return hashId(['incident', incidentId, event, String(findingCount)]);
+/** One announcement of one incident: its revision is minted before any message is built. */
+export function incidentNotificationId(incidentId: string, event: IncidentEvent, revision: number): string {
+  return hashId(['incident', incidentId, event, `r${revision}`]);
 }
 
-export function digestNotificationId(items: ReadonlyArray<{ incidentId: string; event: IncidentEvent; findingCount: number }>): string {
-  const keys = items.map((i) => `${i.incidentId}|${i.event}|${i.findingCount}`).sort();
+export function digestNotificationId(items: ReadonlyArray<{ incidentId: string; event: IncidentEvent; revision: number }>): string {
+  const keys = items.map((i) => `${i.incidentId}|${i.event}|r${i.revision}`).sort();
   return hashId(['digest', ...keys]);
 }
 
-export function healthNotificationId(key: string): string {
-  return hashId(['health', key]);
+/**
+ * A health alert is identified by its key and its time: the body carries `at` and details that
+ * change from one raise to the next, so one id must never cover two raises (a receiver would see
+ * two bodies under one webhook-id). Re-enqueueing the same raise keeps the id.
+ */
+export function healthNotificationId(key: string, at: string): string {
+  return hashId(['health', key, at]);
 }
 
 export function allowlistChangeNotificationId(changeId: string): string {
@@ -156,6 +171,7 @@ export function buildDigestPayload(announcements: ReadonlyArray<{ event: Inciden
     ({ event, incident }): DigestItem => ({
       incidentId: incident.id,
       event,
+      revision: incident.revision,
       title: incident.title.slice(0, 300),
       severity: incident.severity,
       deviceName: incident.device.name.slice(0, 200),
@@ -254,6 +270,7 @@ function checkIncident(value: unknown): string | null {
   if (!isString(i.id) || !isString(i.title) || !isString(i.firstSeen) || !isString(i.lastSeen)) return 'incident id/title/times';
   if (!SEVERITIES.includes(i.severity as Severity)) return 'incident severity';
   if (typeof i.findingCount !== 'number') return 'incident findingCount';
+  if (typeof i.revision !== 'number' || !Number.isInteger(i.revision) || i.revision < 0) return 'incident revision';
   if (!isRecord(i.device) || !isString(i.device.name) || !isNullableString(i.device.id)) return 'incident device';
   if (!isStringArray(i.accounts) || !isStringArray(i.findingIds) || !isStringArray(i.falsePositiveHints)) return 'incident lists';
   if (!isRecord(i.signer) || !isNullableString(i.signer.subject) || !isNullableString(i.signer.thumbprint) || !isNullableString(i.signer.file))
@@ -286,6 +303,7 @@ function checkPayload(kind: NotificationKind, payload: unknown): string | null {
           return 'digest item';
         if (!SEVERITIES.includes(it.severity as Severity) || typeof it.findingCount !== 'number' || !isNullableString(it.deviceLink))
           return 'digest item';
+        if (typeof it.revision !== 'number') return 'digest item revision';
       }
       return null;
     case 'health':

@@ -261,7 +261,8 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
   let cut = levelIndex > 0 || payload.trimmed !== undefined;
 
   const header: CardElement[] = [
-    label(`${incident.severity.toUpperCase()} severity · ${confidenceLabel(incident.confidence)} confidence · ${EVENT_LABEL[payload.event]}`, {
+    // The revision tells a reader which of two cards about one incident is the newer (the higher).
+    label(`${incident.severity.toUpperCase()} severity · ${confidenceLabel(incident.confidence)} confidence · ${EVENT_LABEL[payload.event]} · revision ${Math.trunc(incident.revision)}`, {
       weight: 'Bolder',
       color: sev.color,
       size: 'Small',

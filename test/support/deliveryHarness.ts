@@ -90,7 +90,7 @@ export function incidentMessage(channelId: string, i: Incident = incident()): No
     version: NOTIFICATION_MESSAGE_VERSION,
     kind: 'incident',
     channelId,
-    notificationId: incidentNotificationId(i.id, 'created', i.findingCount),
+    notificationId: incidentNotificationId(i.id, 'created', i.revision),
     attempt: 1,
     createdAt: '2024-05-01T12:00:00.000Z',
     payload: { event: 'created', incident: i },

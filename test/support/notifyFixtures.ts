@@ -76,6 +76,7 @@ export function incident(overrides: Partial<Incident> = {}): Incident {
     lastSeen: '2024-05-01T10:05:00.000Z',
     findingCount: findings.length,
     findingIds: findings.map((f) => f.id),
+    revision: 1,
     severity: 'high',
     confidence: 'high',
     reasons: [

@@ -21,11 +21,18 @@ afterEach(() => {
   nock.cleanAll();
 });
 
-/** The sample plus one more run of the last sample row's command, ingested just before DEMO_NOW. */
-function sampleWithLateRow(): { data: HuntingQueryResults; device: string } {
+/**
+ * The sample plus one more run of the last sample row's command, ingested just before DEMO_NOW:
+ * it groups into the same incident as that row (`reportId` names the row).
+ */
+function sampleWithLateRow(): { data: HuntingQueryResults; reportId: number } {
   const last = sample.results[sample.results.length - 1]!;
   const late = { ...last, ReportId: 9_401, Timestamp: '2026-11-26T11:57:00.000Z', IngestionTime: '2026-11-26T11:58:00.000Z' };
-  return { data: { schema: sample.schema, results: [...sample.results, late] }, device: String(last.DeviceName) };
+  return { data: { schema: sample.schema, results: [...sample.results, late] }, reportId: Number(last.ReportId) };
+}
+
+function holds(reportId: number): (m: Extract<NotificationMessage, { kind: 'incident' }>) => boolean {
+  return (m) => m.payload.incident.findings.some((f) => f.reportId === reportId);
 }
 
 function incidentMessages(messages: NotificationMessage[]): Array<Extract<NotificationMessage, { kind: 'incident' }>> {
@@ -48,7 +55,7 @@ function bodiesById(messages: NotificationMessage[]): Map<string, Set<string>> {
 }
 
 test('a crash between enqueue and mark, then a cycle that merges new findings: incident.created once per incident', async () => {
-  const { data, device } = sampleWithLateRow();
+  const { data, reportId } = sampleWithLateRow();
   const h = await createHarness({ now: DEMO_NOW, data, env: ONE_WINDOW });
   const [crashed] = await crashBeforeMarking(h).runAll();
   expect(crashed?.outcome).toBe('failed');
@@ -61,7 +68,7 @@ test('a crash between enqueue and mark, then a cycle that merges new findings: i
   const [rerun] = await h.runtime().runAll();
   expect(rerun?.outcome).toBe('succeeded');
   const all = incidentMessages(await h.queuedMessages());
-  const grown = all.find((m) => m.payload.incident.device.name === device && m.payload.incident.findingCount > 1);
+  const grown = all.find((m) => holds(reportId)(m) && m.payload.incident.findingCount > 1);
   const incidentIds = new Set(all.map((m) => m.payload.incident.id));
   for (const id of incidentIds) {
     const created = all.filter((m) => m.payload.incident.id === id && m.payload.event === 'created');
@@ -69,7 +76,7 @@ test('a crash between enqueue and mark, then a cycle that merges new findings: i
   }
   // The merged finding is not lost: it stays pending for the next revision, never a second `created`.
   expect(grown).toBeUndefined();
-  const row = await h.runtime().incidents.get(h.settings.tenantId, 't1587-002', first.find((m) => m.payload.incident.device.name === device)!.payload.incident.id);
+  const row = await h.runtime().incidents.get(h.settings.tenantId, 't1587-002', first.find(holds(reportId))!.payload.incident.id);
   expect(row?.findingCount).toBe(2);
   expect(row?.announcedFindingCount).toBe(1);
 });
@@ -87,17 +94,18 @@ test('a message re-enqueued after a crash carries the same body under the same w
 });
 
 test('every incident payload carries a revision; a later announcement of the same incident has a higher one', async () => {
-  const { data, device } = sampleWithLateRow();
+  const { data, reportId } = sampleWithLateRow();
   const h = await createHarness({ now: DEMO_NOW, data, env: { ...ONE_WINDOW, INCIDENT_UPDATE_INTERVAL_MINUTES: '5' } });
   await h.runtime().runAll();
   h.clock.advance(10 * MIN);
   await h.runtime().runAll();
   const all = incidentMessages(await h.queuedMessages());
   for (const m of all) expect(m.payload.incident.revision).toBeGreaterThanOrEqual(1);
-  const ofDevice = all.filter((m) => m.payload.incident.device.name === device);
-  expect(ofDevice.map((m) => [m.payload.event, m.payload.incident.revision, m.payload.incident.findingCount])).toEqual([
+  const incidentId = all.find(holds(reportId))!.payload.incident.id;
+  const ofIncident = all.filter((m) => m.payload.incident.id === incidentId);
+  expect(ofIncident.map((m) => [m.payload.event, m.payload.incident.revision, m.payload.incident.findingCount])).toEqual([
     ['created', 1, 1],
     ['updated', 2, 2],
   ]);
-  expect(new Set(ofDevice.map((m) => m.notificationId)).size).toBe(2);
+  expect(new Set(ofIncident.map((m) => m.notificationId)).size).toBe(2);
 });

@@ -86,15 +86,16 @@ describe('escalation is never held back', () => {
     expect(await pending(store, at(30))).toEqual([]);
   });
 
-  test('a bare IncidentRef (no severity or chain) records the row as announced: no endless escalation', async () => {
+  test('marking a revision records what its minted Incident said (severity, chain): no endless escalation', async () => {
     const store = new IncidentStore((await countingTable('esc')).table);
     const create = newSelfSignedCert('CN=Bare', { minutes: 0 });
     const root = certutilAddStore('Root', 'bare.cer', { minutes: 5 });
     const [created] = await upsert(store, [create], at(1));
     await mark(store, [created!], at(1));
     const [escalated] = await upsert(store, [create, root], at(6));
-    const { tenantId, ruleId, id, findingCount } = escalated!.incident;
-    await store.markAnnounced([{ tenantId, ruleId, id, findingCount }], new Date(at(6)));
+    const { tenantId, ruleId, id, revision } = escalated!.incident;
+    expect(revision).toBe(2);
+    await store.markAnnounced([{ tenantId, ruleId, id, revision }], new Date(at(6)));
     expect(await upsert(store, [create, root], at(7))).toEqual([]);
     expect(await pending(store, at(8))).toEqual([]);
   });
@@ -196,10 +197,10 @@ describe('held-back updates are not lost', () => {
     counted.reset();
     expect(await pending(store, at(60))).toEqual([]);
     expect(counted.requests()).toBe(1);
-    // Once the held-back one is due, still one request.
+    // Once the held-back one is due: the query, and one transaction that mints its revision.
     counted.reset();
     expect(await pending(store, at(101))).toHaveLength(1);
-    expect(counted.requests()).toBe(1);
+    expect(counted.requests()).toBe(2);
   });
 
   test('a pending payload too large for a property keeps the newest evidence and still announces', async () => {

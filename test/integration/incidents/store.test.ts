@@ -82,6 +82,35 @@ describe('IncidentStore (Azurite)', () => {
     expect(await cycle(store, findings, at(30))).toEqual([]);
   });
 
+  test('a minted announcement that was never marked is re-sent as minted; what merged meanwhile waits for the next revision', async () => {
+    const store = new IncidentStore(await newTable());
+    const f1 = newSelfSignedCert('CN=Minted', { minutes: 0 });
+    const f2 = newSelfSignedCert('CN=Minted', { minutes: 20 });
+    const f3 = newSelfSignedCert('CN=Minted', { minutes: 30 });
+    const [minted] = await store.upsertIncidents(build([f1], at(10)), new Date(at(10)), { updateIntervalMs: HOUR });
+    expect(minted).toMatchObject({ kind: 'new', revision: 1, mintedAt: at(10), resent: false, incident: { revision: 1, findingCount: 1 } });
+    // Crash: enqueued, never marked. The next cycle merges f2 and owes exactly the same announcement.
+    const [again] = await store.upsertIncidents(build([f1, f2], at(20)), new Date(at(20)), { updateIntervalMs: HOUR });
+    expect(again).toEqual({ ...minted, resent: true });
+    // Marking an unknown revision changes nothing; marking the minted one records what it said.
+    await store.markAnnounced([{ ...again!.incident, revision: 7 }], new Date(at(21)));
+    expect((await store.get(TENANT, 't1587-002', minted!.incident.id))?.minted?.revision).toBe(1);
+    await store.markAnnounced([again!.incident], new Date(at(21)));
+    expect(await store.get(TENANT, 't1587-002', minted!.incident.id)).toMatchObject({
+      revision: 1,
+      announcedRevision: 1,
+      minted: null,
+      findingCount: 2,
+      announcedFindingCount: 1,
+    });
+    // Marking twice is harmless.
+    await store.markAnnounced([again!.incident], new Date(at(22)));
+    // f2 (and f3) go out as revision 2 once the interval has passed: an update, never a second `new`.
+    const [update] = await store.upsertIncidents(build([f1, f2, f3], at(90)), new Date(at(90)), { updateIntervalMs: HOUR });
+    expect(update).toMatchObject({ kind: 'update', revision: 2, previousFindingCount: 1, incident: { revision: 2, findingCount: 3, status: 'updated' } });
+    expect(validateIncident(update!.incident)).toEqual([]);
+  });
+
   test('new findings later: one update, never more often than the interval', async () => {
     const store = new IncidentStore(await newTable());
     const f1 = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });

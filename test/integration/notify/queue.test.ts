@@ -10,7 +10,7 @@ function message(id: string): NotificationMessage {
     version: NOTIFICATION_MESSAGE_VERSION,
     kind: 'incident',
     channelId: 'soc-teams',
-    notificationId: incidentNotificationId(id, 'created', i.findingCount),
+    notificationId: incidentNotificationId(id, 'created', i.revision),
     attempt: 1,
     createdAt: '2024-05-01T12:00:00.000Z',
     payload: { event: 'created', incident: i },

@@ -138,8 +138,9 @@ describe('routeAnnouncements', () => {
   };
 
   test('by minimum severity, one message per incident per channel, with stable ids', () => {
-    const announcements: Announcement[] = [high, low, info].map((i) => ({ kind: 'incident', event: 'created', incident: i }));
-    const messages = routeAnnouncements(announcements, channels, { now });
+    const mintedAt = '2024-05-01T11:59:00.000Z';
+    const announcements: Announcement[] = [high, low, info].map((i) => ({ kind: 'incident', event: 'created', incident: i, mintedAt }));
+    const messages = routeAnnouncements(announcements, channels);
     expect(messages.map((m) => `${m.channelId}:${m.kind === 'incident' ? m.payload.incident.id : m.kind}`)).toEqual([
       'teams-high:inc-high',
       'teams-all:inc-high',
@@ -149,13 +150,18 @@ describe('routeAnnouncements', () => {
       'soar:inc-low',
     ]);
     const first = messages[0]!;
-    expect(first).toMatchObject({ version: 1, attempt: 1, createdAt: now.toISOString() });
-    expect(first.notificationId).toBe(incidentNotificationId('inc-high', 'created', high.findingCount));
-    // Re-announcing the same thing gives the same ids; a new finding count gives a new one.
-    const again = routeAnnouncements(announcements, channels, { now: new Date('2025-01-01T00:00:00Z') });
-    expect(again.map((m) => m.notificationId)).toEqual(messages.map((m) => m.notificationId));
-    expect(incidentNotificationId('inc-high', 'created', 3)).not.toBe(first.notificationId);
-    expect(incidentNotificationId('inc-high', 'updated', 2)).not.toBe(first.notificationId);
+    // createdAt is when the revision was minted, not when it was routed.
+    expect(first).toMatchObject({ version: 1, attempt: 1, createdAt: mintedAt });
+    expect(first.notificationId).toBe(incidentNotificationId('inc-high', 'created', high.revision));
+    // Re-announcing the same revision (a re-run after a crash) gives the same messages, byte for byte.
+    const again = routeAnnouncements(announcements, channels);
+    expect(again).toEqual(messages);
+    // The id is the revision's: more findings under the same revision cannot change it.
+    expect(routeAnnouncements([{ ...announcements[0]!, incident: { ...high, findingCount: 9 } } as Announcement], channels)[0]!.notificationId).toBe(
+      first.notificationId,
+    );
+    expect(incidentNotificationId('inc-high', 'created', 2)).not.toBe(first.notificationId);
+    expect(incidentNotificationId('inc-high', 'updated', 1)).not.toBe(first.notificationId);
   });
 
   test('health and allowlist changes only to channels that list them', () => {
@@ -168,25 +174,35 @@ describe('routeAnnouncements', () => {
         },
       ],
       channels,
-      { now },
     );
     expect(messages.map((m) => `${m.channelId}:${m.kind}`)).toEqual(['teams-all:allowlist-change', 'soar:health']);
-    expect(routeAnnouncements([{ kind: 'health', health }], channels, { now, excludeChannelIds: ['soar'] })).toEqual([]);
+    // Their createdAt is their own time; a health alert's id covers one raise (key and time).
+    expect(messages.map((m) => m.createdAt)).toEqual([now.toISOString(), now.toISOString()]);
+    const later = routeAnnouncements([{ kind: 'health', health: { ...health, at: '2030-01-01T00:00:00.000Z' } }], channels);
+    expect(later[0]!.notificationId).not.toBe(messages[1]!.notificationId);
+    expect(routeAnnouncements([{ kind: 'health', health }], channels, { excludeChannelIds: ['soar'] })).toEqual([]);
   });
 
   test('above the digest threshold a Teams channel gets one digest; webhooks still get every incident', () => {
-    const many: Announcement[] = Array.from({ length: 12 }, (_, k) => ({ kind: 'incident', event: 'created', incident: incident({ id: `i${k}`, severity: 'high' }) }));
-    const messages = routeAnnouncements(many, channels, { now, digestThreshold: 10 });
+    const many: Announcement[] = Array.from({ length: 12 }, (_, k) => ({
+      kind: 'incident',
+      event: 'created',
+      incident: incident({ id: `i${k}`, severity: 'high' }),
+      mintedAt: `2024-05-01T12:${String(k).padStart(2, '0')}:00.000Z`,
+    }));
+    const messages = routeAnnouncements(many, channels, { digestThreshold: 10 });
     const byChannel = (id: string) => messages.filter((m) => m.channelId === id);
     expect(byChannel('teams-high').map((m) => m.kind)).toEqual(['digest']);
     expect(byChannel('teams-all').map((m) => m.kind)).toEqual(['digest']);
     expect(byChannel('soar')).toHaveLength(12);
     const digest = byChannel('teams-high')[0]!;
     expect(digest.kind === 'digest' && digest.payload.total).toBe(12);
+    // The digest's time is its newest item's mint time, so the same items make the same body.
+    expect(digest.createdAt).toBe('2024-05-01T12:11:00.000Z');
     // Exactly at the threshold: individual cards.
-    expect(routeAnnouncements(many.slice(0, 10), channels, { now, digestThreshold: 10 }).filter((m) => m.kind === 'digest')).toEqual([]);
+    expect(routeAnnouncements(many.slice(0, 10), channels, { digestThreshold: 10 }).filter((m) => m.kind === 'digest')).toEqual([]);
     // Same set → same digest id, whatever the order.
-    const reversed = routeAnnouncements([...many].reverse(), channels, { now, digestThreshold: 10 });
+    const reversed = routeAnnouncements([...many].reverse(), channels, { digestThreshold: 10 });
     expect(reversed.find((m) => m.kind === 'digest')?.notificationId).toBe(digest.notificationId);
   });
 });

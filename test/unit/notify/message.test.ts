@@ -15,7 +15,7 @@ function messageFor(i = incident()): IncidentMessage {
     version: NOTIFICATION_MESSAGE_VERSION,
     kind: 'incident',
     channelId: 'soc-teams',
-    notificationId: incidentNotificationId(i.id, 'created', i.findingCount),
+    notificationId: incidentNotificationId(i.id, 'created', i.revision),
     attempt: 1,
     createdAt: '2024-05-01T12:00:00.000Z',
     payload: { event: 'created', incident: i },

@@ -15,7 +15,7 @@ import { HOSTILE, finding, hostileIncident, incident, incidentArb } from '../../
 const base = { version: NOTIFICATION_MESSAGE_VERSION, channelId: 'soc-teams', attempt: 1, createdAt: '2024-05-01T12:00:00.000Z' } as const;
 
 function incidentMessage(i: Incident): NotificationMessage {
-  return { ...base, kind: 'incident', notificationId: incidentNotificationId(i.id, 'created', i.findingCount), payload: { event: 'created', incident: i } };
+  return { ...base, kind: 'incident', notificationId: incidentNotificationId(i.id, 'created', i.revision), payload: { event: 'created', incident: i } };
 }
 
 function healthMessage(overrides: Partial<HealthPayload> = {}): NotificationMessage {
@@ -78,13 +78,13 @@ function expectSafeValidCard(payload: TeamsWorkflowPayload, bytes: number): void
 
 describe('incident card', () => {
   test('Workflows payload with severity, title, facts, command line, reasons, ATT&CK and actions', () => {
-    const { payload, bytes, level } = buildTeamsPayload(incidentMessage(incident()));
+    const { payload, bytes, level } = buildTeamsPayload(incidentMessage(incident({ revision: 3 })));
     expectSafeValidCard(payload, bytes);
     expect(level).toBe(0);
     const content = payload.attachments[0].content;
     const all = [...textsOf(content, 'TextBlock'), ...textsOf(content, 'TextRun')].join('\n');
     for (const expected of [
-      'HIGH severity · high confidence · new incident',
+      'HIGH severity · high confidence · new incident · revision 3',
       'Self-signed code-signing certificate created and used on ws-build-01',
       'ws-build-01.contoso.local',
       'CONTOSO\\alice',

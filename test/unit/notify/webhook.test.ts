@@ -9,7 +9,7 @@ const message: NotificationMessage = {
   version: NOTIFICATION_MESSAGE_VERSION,
   kind: 'incident',
   channelId: 'soar',
-  notificationId: incidentNotificationId(inc.id, 'created', inc.findingCount),
+  notificationId: incidentNotificationId(inc.id, 'created', inc.revision),
   attempt: 1,
   createdAt: '2024-05-01T12:00:00.000Z',
   payload: { event: 'created', incident: inc },

@@ -360,6 +360,7 @@ export function allowlistEntry(conditions: AllowlistConditions, now: Date, extra
     updatedBy: 'bench',
     updatedAt: at,
     expiresAt: new Date(now.getTime() + 60 * 86_400_000).toISOString(),
+    permanent: false,
     enabled: true,
     hitCount: 0,
     lastHitAt: null,

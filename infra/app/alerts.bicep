@@ -4,6 +4,7 @@
 //                        (also: timer not firing, app down, every cycle throwing)       sev 1
 //   hunting unhealthy    HUNT_HEALTH_ALERT errors, or a checkpoint behind maxLagMinutes  sev 2
 //   deliveries failing   notifications failed, parked or moved to the poison queue      sev 2
+//   allowlist changed    any ALLOWLIST_CHANGE (an entry added, updated or removed)        sev 3
 // Each query returns one row per problem and none when all is well; a rule fires on any row and
 // resolves itself when the rows are gone.
 
@@ -36,6 +37,7 @@ var stoppedWithRules = replace(stoppedTemplate, 'let expectedRules = dynamic(["t
 var stoppedQuery = replace(stoppedWithRules, 'let silence = 30m;', 'let silence = ${huntSilenceMinutes}m;')
 var unhealthyQuery = replace(loadTextContent('../queries/hunt-unhealthy.kql'), 'let maxLag = 120m;', 'let maxLag = ${maxLagMinutes}m;')
 var deliveryQuery = loadTextContent('../queries/delivery-failures.kql')
+var allowlistChangeQuery = loadTextContent('../queries/allowlist-change.kql')
 
 var silenceWindow = huntSilenceMinutes < 60 ? 'PT${huntSilenceMinutes}M' : 'PT${huntSilenceMinutes / 60}H'
 
@@ -81,6 +83,14 @@ var rules = [
     description: 'Notifications failed, were parked as uncertain, were addressed to an unknown or gone channel, or went to the poison queue. Fix the channel (NOTIFY_CHANNELS in Key Vault) and replay with the CLI. Query: infra/queries/delivery-failures.kql.'
     severity: 2
     query: deliveryQuery
+    windowSize: 'PT30M'
+  }
+  {
+    suffix: 'allowlist-change'
+    displayName: 'codesign-hunt: allowlist changed'
+    description: 'An allowlist entry was added, updated or removed: it hides (or stops hiding) findings. Check who changed what and why (the row carries the actor, the reason and any breadth confirmation; the entry\'s history is on the allowlist page). Query: infra/queries/allowlist-change.kql.'
+    severity: 3
+    query: allowlistChangeQuery
     windowSize: 'PT30M'
   }
 ]

@@ -16,6 +16,7 @@ var tableNames = [
   'checkpoints'
   'incidents'
   'recentsteps'
+  'recentfindings'
   'allowlist'
   'allowlistaudit'
   'deliveries'

@@ -2,8 +2,10 @@
  * The allowlist entry: the model of one known-benign signer rule and the validation of what a
  * person (API body, CLI flags, import file) may write into one. An entry blinds a detection, so
  * validation is deliberately strict: every bad or unknown field is reported at once, an expiry is
- * mandatory unless `permanent: true` is asked for explicitly, and no condition may be a bare
- * wildcard that would silence everything.
+ * mandatory unless `permanent: true` is asked for explicitly (a missing expiry is never
+ * permanent), no condition may be a bare or near-bare wildcard that would silence everything, and a
+ * signer subject or file pattern, which the attacker writes, never stands alone: it needs a device,
+ * parent or thumbprint condition beside it.
  */
 import { branchesNamedBy, LEGACY_BRANCH_IDS } from '../model/branches';
 import { BRANCHES, TOOLS } from '../model/finding';
@@ -40,6 +42,11 @@ export interface AllowlistEntry {
   updatedAt: string;
   /** ISO 8601; null only for entries created with `permanent: true`. */
   expiresAt: string | null;
+  /**
+   * Set only by an explicit `permanent: true` (which needs the Allowlist.Permanent role through the
+   * API). An entry without an expiry that is not marked permanent never matches.
+   */
+  permanent: boolean;
   enabled: boolean;
   hitCount: number;
   lastHitAt: string | null;
@@ -184,6 +191,17 @@ function checkCondition(errors: FieldError[], field: ConditionField, value: unkn
     errors.push({ field: path, message: 'must contain at least one literal character (a bare wildcard would match everything)' });
     return undefined;
   }
+  if (glob && isNearlyEverything(text)) {
+    errors.push({ field: path, message: `matches nearly every value (${JSON.stringify(text)}); name the device, process, account or file` });
+    return undefined;
+  }
+  if (field === 'signerSubject' && !SUBJECT_START.test(text)) {
+    errors.push({
+      field: path,
+      message: 'must start with the subject\'s first attribute (e.g. "CN=..."), not a wildcard: "*Name*" also matches "CN=Anything, OU=Name"',
+    });
+    return undefined;
+  }
   if (field === 'branch' || field === 'tool') {
     const allowed: readonly string[] = field === 'branch' ? [...BRANCHES, ...Object.keys(LEGACY_BRANCH_IDS)] : TOOLS;
     const compiled = compileGlob(text);
@@ -203,6 +221,32 @@ function checkCondition(errors: FieldError[], field: ConditionField, value: unkn
     return undefined;
   }
   return text;
+}
+
+/** An attribute type, `=` and a literal first character: anchored at the start of the subject. */
+const SUBJECT_START = /^[A-Za-z][A-Za-z0-9.]*=[^*?]/;
+
+/**
+ * Globs whose literal part says nothing: `*.*`, `*\\*`, `*.exe`, `*-*`. What is left after removing
+ * wildcards is only separators, or a leading wildcard is followed by nothing but an extension.
+ */
+function isNearlyEverything(pattern: string): boolean {
+  const literal = pattern.replace(/[*?]/g, '');
+  if (!/[A-Za-z0-9]/.test(literal)) return true;
+  return /^\*+\.[A-Za-z0-9]{1,5}\*?$/.test(pattern);
+}
+
+/**
+ * Conditions whose values the attacker writes in the command line (a subject, a file name) can be
+ * copied by anyone; one of these must pin the entry to where the benign activity happens.
+ */
+export const PINNING_FIELDS: readonly ConditionField[] = ['deviceName', 'parentProcess', 'thumbprint'];
+
+/** Why these conditions are too weak to stand alone, or null. */
+export function unpinnedProblem(conditions: AllowlistConditions): string | null {
+  const attackerText = conditions.signerSubject !== undefined || conditions.certificateFile !== undefined;
+  if (!attackerText || PINNING_FIELDS.some((f) => conditions[f] !== undefined)) return null;
+  return 'a signerSubject or certificateFile condition needs a deviceName, parentProcess or thumbprint condition too (subjects and file names are chosen by whoever runs the tool)';
 }
 
 function checkConditions(errors: FieldError[], value: unknown): AllowlistConditions | undefined {
@@ -226,6 +270,11 @@ function checkConditions(errors: FieldError[], value: unknown): AllowlistConditi
   }
   if (ok && Object.keys(conditions).length === 0) {
     errors.push({ field: 'conditions', message: 'at least one condition is required' });
+    return undefined;
+  }
+  const unpinned = ok ? unpinnedProblem(conditions) : null;
+  if (unpinned) {
+    errors.push({ field: 'conditions', message: unpinned });
     return undefined;
   }
   return ok ? conditions : undefined;
@@ -255,6 +304,15 @@ function checkScope(errors: FieldError[], value: unknown): AllowlistScope | unde
     return undefined;
   }
   return ok ? { tenantId } : undefined;
+}
+
+/** The conditions and scope alone (the page's preview runs before owner and reason are typed). */
+export function validateConditions(conditions: unknown, scope: unknown = 'global'): ValidationResult<{ conditions: AllowlistConditions; scope: AllowlistScope }> {
+  const errors: FieldError[] = [];
+  const checked = checkConditions(errors, conditions);
+  const checkedScope = checkScope(errors, scope);
+  if (errors.length > 0 || checked === undefined || checkedScope === undefined) return { ok: false, errors };
+  return { ok: true, value: { conditions: checked, scope: checkedScope } };
 }
 
 /**
@@ -371,6 +429,7 @@ export function newEntry(input: AllowlistEntryInput, meta: { id: string; actor: 
     updatedBy: meta.actor,
     updatedAt: at,
     expiresAt: input.expiresAt,
+    permanent: input.permanent && input.expiresAt === null,
     enabled: input.enabled,
     hitCount: 0,
     lastHitAt: null,
@@ -384,10 +443,23 @@ export function scopeKey(scope: AllowlistScope): string {
   return scope === 'global' ? 'global' : `tenant:${scope.tenantId.toLowerCase()}`;
 }
 
+/**
+ * What an entry lacks that every entry written through the API, the CLI or an import has: an
+ * owner, a reason, and an expiry or an explicit permanence. Such an entry was written around the
+ * audited path (straight into the table); the hunt ignores it and raises a health alert.
+ */
+export function entryDefects(entry: AllowlistEntry): string[] {
+  const defects: string[] = [];
+  if (entry.owner.trim() === '') defects.push('no owner');
+  if (entry.reason.trim() === '') defects.push('no reason');
+  if (entry.expiresAt === null ? !entry.permanent : Number.isNaN(Date.parse(entry.expiresAt))) defects.push('no expiry');
+  return defects;
+}
+
 /** Whether an entry can suppress anything at `now`. */
 export function isEntryActive(entry: AllowlistEntry, now: Date): boolean {
   if (!entry.enabled || entry.deleted) return false;
-  if (entry.expiresAt === null) return true;
+  if (entry.expiresAt === null) return entry.permanent === true;
   const expiry = Date.parse(entry.expiresAt);
   return !Number.isNaN(expiry) && expiry > now.getTime();
 }

@@ -141,7 +141,7 @@ export function entriesToCsv(entries: readonly AllowlistEntry[]): string {
       Reason: e.reason,
       Owner: e.owner,
       ExpiresAt: e.expiresAt ?? '',
-      Permanent: String(e.expiresAt === null),
+      Permanent: String(e.permanent),
       CreatedBy: e.createdBy,
       CreatedAt: e.createdAt,
       UpdatedBy: e.updatedBy,
@@ -202,7 +202,7 @@ function csvRecords(text: string): Record<string, unknown>[] {
 
 /** Export records: the entry plus `permanent`, so an export imports back without edits. */
 export function entriesToJson(entries: readonly AllowlistEntry[]): string {
-  return `${JSON.stringify(entries.map((e) => ({ ...e, permanent: e.expiresAt === null })), null, 2)}\n`;
+  return `${JSON.stringify(entries.map((e) => ({ ...e, permanent: e.permanent })), null, 2)}\n`;
 }
 
 /** A JSON file holds an array of entries, `{ "entries": [...] }` (templates) or one entry. */
@@ -307,6 +307,7 @@ export async function loadAllowlistFile(path: string, options: LoadAllowlistOpti
       updatedBy: metaString(meta.updatedBy, metaString(meta.createdBy, `file:${path}`)),
       updatedAt: metaString(meta.updatedAt, createdAt),
       expiresAt: v.expiresAt,
+      permanent: v.permanent && v.expiresAt === null,
       enabled: v.enabled,
       hitCount: typeof meta.hitCount === 'number' ? meta.hitCount : 0,
       lastHitAt: typeof meta.lastHitAt === 'string' ? meta.lastHitAt : null,

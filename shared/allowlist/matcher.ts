@@ -4,8 +4,10 @@
  *
  * Semantics: an entry matches a finding when it is active (enabled, not deleted, not expired at
  * compile time), its scope is global or the finding's tenant, and EVERY condition matches; a
- * condition matches when ANY of the finding's values for that field matches (certificate files
- * give both full path and file name; an account gives `name` and `domain\name`). When several
+ * condition matches when ANY of the finding's values for that field matches (an account gives
+ * `name` and `domain\name`), except a file condition, which must match EVERY certificate file of the
+ * finding (each by its full path or its file name), so a decoy file beside the real one does not
+ * satisfy it. When several
  * entries match, the first one in the order given to compileAllowlist wins, so results are
  * deterministic.
  *
@@ -257,7 +259,14 @@ class ScopeIndex {
   }
 }
 
-type FindingValues = Record<ConditionField, string[]>;
+type FindingValues = Record<ConditionField, string[]> & {
+  /**
+   * Per certificate file of the finding, its lower-cased path and file name. A file condition must
+   * hold for EVERY file: a decoy `echo C:\\PKI\\issued\\ok.cer` beside the real key file must not
+   * satisfy it (the candidate index still looks values up in the flat `certificateFile` list).
+   */
+  certificateFiles: string[][];
+};
 
 function fileName(path: string): string {
   const cut = Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/'));
@@ -272,10 +281,17 @@ export function findingConditionValues(finding: Finding): FindingValues {
     return out;
   };
   const files: string[] = [];
+  const perFile: string[][] = [];
   for (const file of finding.certificate.files) {
+    if (typeof file !== 'string' || file.length === 0) continue;
+    const forms = [file.toLowerCase()];
     files.push(file);
     const name = fileName(file);
-    if (name !== file) files.push(name);
+    if (name !== file) {
+      files.push(name);
+      forms.push(name.toLowerCase());
+    }
+    perFile.push(forms);
   }
   const accountName = finding.account.name;
   const accountDomain = finding.account.domain;
@@ -290,6 +306,7 @@ export function findingConditionValues(finding: Finding): FindingValues {
     // still matches: the finding offers its branch under both names.
     branch: lower([finding.branch, legacyBranchId(finding.branch)]),
     tool: lower([finding.tool]),
+    certificateFiles: perFile,
   };
 }
 
@@ -333,7 +350,8 @@ function chooseAnchor(conditions: CompiledCondition[]): Anchor {
  * anchored condition matched one of the finding's values, so it is not tested again.
  */
 function conditionsToVerify(conditions: CompiledCondition[], anchor: Anchor): CompiledCondition[] {
-  if (anchor.kind === 'none' || anchor.kind === 'contains') return conditions;
+  // A hit on one file proves nothing about the others: file conditions are always verified.
+  if (anchor.kind === 'none' || anchor.kind === 'contains' || anchor.field === 'certificateFile') return conditions;
   const proven = conditions.find((c) => {
     if (c.field !== anchor.field) return false;
     if (anchor.kind === 'exact') return !c.glob.hasWildcard && c.glob.literalPrefix === anchor.key;
@@ -344,6 +362,10 @@ function conditionsToVerify(conditions: CompiledCondition[], anchor: Anchor): Co
 }
 
 function conditionMatches(condition: CompiledCondition, values: FindingValues): boolean {
+  if (condition.field === 'certificateFile') {
+    if (values.certificateFiles.length === 0) return false;
+    return values.certificateFiles.every((forms) => forms.some((v) => condition.glob.testLowered(v)));
+  }
   for (const v of values[condition.field]) if (condition.glob.testLowered(v)) return true;
   return false;
 }

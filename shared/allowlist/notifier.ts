@@ -4,6 +4,7 @@
  * someone other than the person who did it. The default writes one clearly marked structured
  * log record; Teams delivery plugs in later behind the same small interface.
  */
+import type { BreadthOverride } from './breadth';
 import type { AllowlistEntry } from './entry';
 
 export type AllowlistAction = 'create' | 'update' | 'delete';
@@ -17,6 +18,8 @@ export interface AllowlistChange {
   reason: string;
   /** ISO 8601 time of the change. */
   at: string;
+  /** The writer's confirmation of a broad entry (or one that hides a chain), if one was needed. */
+  override?: BreadthOverride | null;
 }
 
 export interface AllowlistChangeNotifier {
@@ -43,6 +46,7 @@ export function createLogChangeNotifier(logger: WarnLogger): AllowlistChangeNoti
         at: change.at,
         before: change.before,
         after: change.after,
+        override: change.override ?? null,
       };
       // Warn level on purpose: an allowlist change weakens detection and should stand out.
       logger.warn(`[${ALLOWLIST_CHANGE_MARKER}] ${change.action} ${change.entryId} by ${change.actor}: ${JSON.stringify(record)}`);

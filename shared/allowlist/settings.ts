@@ -16,6 +16,12 @@ export interface AllowlistSettings {
    * has no x-ms-client-principal header (ALLOWLIST_DEV_PRINCIPAL; unset = never).
    */
   devPrincipal: string | null;
+  /** Recent-findings table (RECENT_FINDINGS_TABLE, default "recentfindings"). */
+  recentFindingsTable: string;
+  /** Days of stored findings a breadth estimate and the page's preview look at (ALLOWLIST_PREVIEW_LOOKBACK_DAYS, 30). */
+  previewLookbackDays: number;
+  /** An entry hiding more than this share of them needs an explicit confirmation (ALLOWLIST_MAX_SHARE_PERCENT, 5). */
+  maxSharePercent: number;
 }
 
 export function allowlistSettingsOf(settings: Settings): AllowlistSettings {
@@ -24,5 +30,8 @@ export function allowlistSettingsOf(settings: Settings): AllowlistSettings {
     auditTable: settings.tables.allowlistAudit,
     maxLifetimeDays: settings.allowlist.maxLifetimeDays,
     devPrincipal: settings.allowlist.devPrincipal,
+    recentFindingsTable: settings.tables.recentFindings,
+    previewLookbackDays: settings.allowlist.previewLookbackDays,
+    maxSharePercent: settings.allowlist.maxSharePercent,
   };
 }

@@ -25,8 +25,9 @@ import type { TableClient, TableEntityResult, TransactionAction } from '@azure/d
 import { odata, RestError } from '@azure/data-tables';
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
+import type { BreadthOverride } from './breadth';
 import type { AllowlistConditions, AllowlistEntry, AllowlistEntryInput, AllowlistScope, FieldError } from './entry';
-import { CONDITION_FIELDS, ID_PATTERN, newEntry, scopeKey } from './entry';
+import { CONDITION_FIELDS, entryDefects, ID_PATTERN, newEntry, scopeKey } from './entry';
 import type { HitCount } from './matcher';
 import type { AllowlistAction, AllowlistChangeNotifier, WarnLogger } from './notifier';
 import { escapeKey, unescapeKey } from '../storage/keys';
@@ -75,7 +76,26 @@ export interface AuditRecord {
   /** As stored; history() resolves "pending" to committed/aborted where it can tell. */
   status: AuditStatus;
   previousAuditId: string | null;
+  /** The writer's explicit confirmation of a broad entry, with the breadth it was shown; else null. */
+  override: BreadthOverride | null;
 }
+
+/** An entry the hunt will not use, and why (see listEffectiveEntries). */
+export interface IgnoredEntry {
+  id: string;
+  problems: string[];
+}
+
+/** Options of a write besides the entry itself. */
+export interface WriteOptions {
+  /** The change reason for the audit trail; defaults to the entry's reason (or "deleted"). */
+  changeReason?: string;
+  /** Recorded in the audit record when the writer confirmed a broad entry. */
+  override?: BreadthOverride | null;
+}
+
+export const UNAUDITED = 'no committed audit record';
+export const TAMPERED = 'differs from its audit record';
 
 export interface AllowlistStoreOptions {
   entries: TableClient;
@@ -145,6 +165,35 @@ function parseConditions(text: string | null): AllowlistConditions {
   }
 }
 
+function parseOverride(text: string | null): BreadthOverride | null {
+  if (!text) return null;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as BreadthOverride) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The fields that decide what an entry suppresses, as one comparable string. */
+function effectiveShape(entry: Partial<AllowlistEntry>): string {
+  const conditions: Record<string, string> = {};
+  for (const field of CONDITION_FIELDS) {
+    const v = entry.conditions?.[field];
+    if (typeof v === 'string') conditions[field] = v;
+  }
+  return JSON.stringify([
+    conditions,
+    entry.scope ? scopeKey(entry.scope) : null,
+    entry.enabled === true,
+    entry.deleted === true,
+    entry.expiresAt ?? null,
+    entry.permanent === true,
+    entry.owner ?? '',
+    entry.reason ?? '',
+  ]);
+}
+
 function parseEntrySnapshot(text: string | null): AllowlistEntry | null {
   if (!text) return null;
   try {
@@ -168,6 +217,7 @@ function rowToEntry(row: Row, stats: Row | undefined): AllowlistEntry {
     updatedBy: str(row, 'updatedBy') ?? '',
     updatedAt: str(row, 'updatedAt') ?? '',
     expiresAt: str(row, 'expiresAt'),
+    permanent: bool(row, 'permanent'),
     enabled: bool(row, 'enabled'),
     hitCount: stats ? num(stats, 'hitCount') : 0,
     lastHitAt: stats ? str(stats, 'lastHitAt') : null,
@@ -192,6 +242,7 @@ function entryToRow(entry: AllowlistEntry, auditId: string): Record<string, unkn
     updatedBy: entry.updatedBy,
     updatedAt: entry.updatedAt,
     enabled: entry.enabled,
+    permanent: entry.permanent,
     deleted: entry.deleted,
     lastAuditId: auditId,
   };
@@ -205,6 +256,13 @@ function entryToRow(entry: AllowlistEntry, auditId: string): Record<string, unkn
 function snapshot(entry: AllowlistEntry | null): string {
   return entry ? JSON.stringify(entry) : '';
 }
+
+function writeOptions(value: string | WriteOptions | undefined): WriteOptions {
+  return typeof value === 'string' ? { changeReason: value } : value ?? {};
+}
+
+/** Audit point reads in flight at once when checking entries (one per entry not yet verified). */
+const AUDIT_CHECK_CONCURRENCY = 8;
 
 export class AllowlistStore {
   private readonly entries: TableClient;
@@ -254,19 +312,81 @@ export class AllowlistStore {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
+  /**
+   * The entries the hunt may match with, and those it must not. An enabled entry counts only when it
+   * has an owner, a reason and an expiry (or explicit permanence), and its row points at a
+   * committed audit record whose `after` agrees with the row on everything that decides what it
+   * suppresses. Anything else was written around the audited path (straight into the table): it is
+   * returned in `ignored`, with its problems, for a health alert. Verified (id, ETag) pairs are
+   * remembered, so a warm instance reads each audit record once per change of the entry.
+   */
+  async listEffectiveEntries(): Promise<{ entries: AllowlistEntry[]; ignored: IgnoredEntry[] }> {
+    await this.ensureTables();
+    const stats = new Map<string, Row>();
+    const rows: Row[] = [];
+    for await (const row of this.entries.listEntities<Record<string, unknown>>()) {
+      if (row.kind === 'hits') stats.set(`${row.partitionKey}/${str(row, 'entryId')}`, row);
+      else if (row.kind === 'entry') rows.push(row);
+    }
+    const candidates = rows
+      .map((row) => ({ entry: rowToEntry(row, stats.get(`${row.partitionKey}/${str(row, 'entryId')}`)), lastAuditId: str(row, 'lastAuditId') }))
+      .filter(({ entry }) => !entry.deleted)
+      .sort((a, b) => a.entry.createdAt.localeCompare(b.entry.createdAt) || a.entry.id.localeCompare(b.entry.id));
+    const problems = new Map<string, string[]>();
+    const queue = candidates.filter(({ entry }) => entry.enabled);
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const found = [...entryDefects(next.entry)];
+        const audit = await this.auditVerdict(next.entry, next.lastAuditId);
+        if (audit) found.push(audit);
+        if (found.length > 0) problems.set(next.entry.id, found);
+      }
+    };
+    await Promise.all(Array.from({ length: AUDIT_CHECK_CONCURRENCY }, worker));
+    return {
+      entries: candidates.filter(({ entry }) => !problems.has(entry.id)).map(({ entry }) => entry),
+      ignored: candidates.filter(({ entry }) => problems.has(entry.id)).map(({ entry }) => ({ id: entry.id, problems: problems.get(entry.id) ?? [] })),
+    };
+  }
+
+  private readonly verified = new Map<string, string | null>();
+
+  /** Null when the row agrees with the committed audit record it points at; else the problem. */
+  private async auditVerdict(entry: AllowlistEntry, lastAuditId: string | null): Promise<string | null> {
+    if (!lastAuditId) return UNAUDITED;
+    const cacheKey = `${entry.id}\u0000${entry.etag ?? ''}\u0000${lastAuditId}`;
+    const cached = this.verified.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let verdict: string | null;
+    try {
+      const record = await this.audit.getEntity<Record<string, unknown>>(escapeKey(entry.id), lastAuditId);
+      // A pending record the row points at is the crash between write and "committed" (see the
+      // ordering above): the entry write happened, so the change is in effect and audited.
+      const after = str(record, 'status') === 'aborted' ? null : parseEntrySnapshot(str(record, 'after'));
+      verdict = !after || after.id !== entry.id ? UNAUDITED : effectiveShape(after) === effectiveShape(entry) ? null : TAMPERED;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      verdict = UNAUDITED;
+    }
+    if (this.verified.size > 10_000) this.verified.clear();
+    this.verified.set(cacheKey, verdict);
+    return verdict;
+  }
+
   async getEntry(id: string, options: { includeDeleted?: boolean } = {}): Promise<AllowlistEntry | null> {
     const found = await this.readEntry(id);
     if (!found) return null;
     return found.entry.deleted && !options.includeDeleted ? null : found.entry;
   }
 
-  async createEntry(input: AllowlistEntryInput, actor: string, changeReason?: string): Promise<AllowlistEntry> {
+  async createEntry(input: AllowlistEntryInput, actor: string, changeReasonOrOptions?: string | WriteOptions): Promise<AllowlistEntry> {
+    const { changeReason, override = null } = writeOptions(changeReasonOrOptions);
     const id = input.id ?? this.newId();
     if (!ID_PATTERN.test(id)) throw new EntryValidationError([{ field: 'id', message: 'is not a valid entry id' }]);
     // Ids are unique across scopes (GET /allowlist/{id} has no scope); check every partition.
     if (await this.readEntry(id)) throw new EntryConflictError(id);
     const after = newEntry(input, { id, actor, now: this.clock.now() });
-    const auditId = await this.beginAudit('create', null, after, null, actor, changeReason ?? input.reason);
+    const auditId = await this.beginAudit('create', null, after, null, actor, changeReason ?? input.reason, override);
     try {
       const response = await this.entries.createEntity(entryToRow(after, auditId));
       after.etag = response.etag ?? null;
@@ -278,7 +398,7 @@ export class AllowlistStore {
       throw error;
     }
     await this.finishAudit(id, auditId, 'committed');
-    await this.announce('create', null, after, actor, changeReason ?? input.reason);
+    await this.announce('create', null, after, actor, changeReason ?? input.reason, override);
     return after;
   }
 
@@ -287,7 +407,8 @@ export class AllowlistStore {
    * throws PreconditionFailedError. The scope cannot change (it is the partition key; moving
    * rows across partitions cannot be atomic): delete and create instead.
    */
-  async updateEntry(id: string, input: AllowlistEntryInput, etag: string, actor: string, changeReason?: string): Promise<AllowlistEntry> {
+  async updateEntry(id: string, input: AllowlistEntryInput, etag: string, actor: string, changeReasonOrOptions?: string | WriteOptions): Promise<AllowlistEntry> {
+    const { changeReason, override = null } = writeOptions(changeReasonOrOptions);
     if (input.id !== undefined && input.id !== id) {
       throw new EntryValidationError([{ field: 'id', message: `does not match the entry being updated (${id})` }]);
     }
@@ -305,12 +426,13 @@ export class AllowlistStore {
       reason: input.reason,
       owner: input.owner,
       expiresAt: input.expiresAt,
+      permanent: input.permanent && input.expiresAt === null,
       enabled: input.enabled,
       updatedBy: actor,
       updatedAt: at,
       etag: null,
     };
-    return this.replaceEntry('update', before, after, found.lastAuditId, etag, actor, changeReason ?? input.reason);
+    return this.replaceEntry('update', before, after, found.lastAuditId, etag, actor, changeReason ?? input.reason, override);
   }
 
   /** Soft delete: the row stays (deleted = true) so history and hit counts remain readable. */
@@ -326,7 +448,7 @@ export class AllowlistStore {
       updatedAt: this.clock.now().toISOString(),
       etag: null,
     };
-    return this.replaceEntry('delete', before, after, found.lastAuditId, etag, actor, changeReason ?? 'deleted');
+    return this.replaceEntry('delete', before, after, found.lastAuditId, etag, actor, changeReason ?? 'deleted', null);
   }
 
   /** The audit trail of an entry, newest first, with pending records resolved where possible. */
@@ -349,6 +471,7 @@ export class AllowlistStore {
         after: parseEntrySnapshot(str(row, 'after')),
         status: status === 'committed' || status === 'aborted' ? status : 'pending',
         previousAuditId: str(row, 'previousAuditId') || null,
+        override: parseOverride(str(row, 'override')),
       });
     }
     records.sort((a, b) => a.id.localeCompare(b.id));
@@ -465,8 +588,9 @@ export class AllowlistStore {
     etag: string,
     actor: string,
     reason: string,
+    override: BreadthOverride | null,
   ): Promise<AllowlistEntry> {
-    const auditId = await this.beginAudit(action, before, after, previousAuditId, actor, reason);
+    const auditId = await this.beginAudit(action, before, after, previousAuditId, actor, reason, override);
     try {
       const response = await this.entries.updateEntity(entryToRow(after, auditId), 'Replace', { etag });
       after.etag = response.etag ?? null;
@@ -479,7 +603,7 @@ export class AllowlistStore {
       throw error;
     }
     await this.finishAudit(before.id, auditId, 'committed');
-    await this.announce(action, before, after, actor, reason);
+    await this.announce(action, before, after, actor, reason, override);
     return after;
   }
 
@@ -503,6 +627,7 @@ export class AllowlistStore {
     previousAuditId: string | null,
     actor: string,
     reason: string,
+    override: BreadthOverride | null,
   ): Promise<string> {
     await this.ensureTables();
     const now = this.clock.now();
@@ -518,6 +643,7 @@ export class AllowlistStore {
       after: snapshot(after),
       status: 'pending',
       previousAuditId: previousAuditId ?? '',
+      override: override ? JSON.stringify(override) : '',
     });
     return auditId;
   }
@@ -531,10 +657,17 @@ export class AllowlistStore {
     }
   }
 
-  private async announce(action: AllowlistAction, before: AllowlistEntry | null, after: AllowlistEntry, actor: string, reason: string): Promise<void> {
+  private async announce(
+    action: AllowlistAction,
+    before: AllowlistEntry | null,
+    after: AllowlistEntry,
+    actor: string,
+    reason: string,
+    override: BreadthOverride | null,
+  ): Promise<void> {
     if (!this.notifier) return;
     try {
-      await this.notifier.announce({ action, entryId: after.id, before, after, actor, reason, at: after.updatedAt });
+      await this.notifier.announce({ action, entryId: after.id, before, after, actor, reason, at: after.updatedAt, override });
     } catch (error) {
       // The change is stored and audited; a failed announcement must not undo or hide it.
       this.logger.warn(`allowlist change announcement failed for ${after.id}: ${String(error)}`);

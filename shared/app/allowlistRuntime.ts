@@ -6,6 +6,7 @@
  */
 import type { AllowlistApiDeps } from '../allowlist/api';
 import { createAllowlistDeps } from '../allowlist/api';
+import { RecentFindingsStore } from '../allowlist/recentFindings';
 import { createLogChangeNotifier, type AllowlistChangeNotifier } from '../allowlist/notifier';
 import { allowlistSettingsOf } from '../allowlist/settings';
 import { systemClock, type Clock } from '../clock';
@@ -46,6 +47,7 @@ export function createAllowlistRuntime(
     tables: { entries: storage.table(settings.tables.allowlist), audit: storage.table(settings.tables.allowlistAudit) },
     clock,
     notifier,
+    recentFindings: new RecentFindingsStore(storage.table(settings.tables.recentFindings)),
   });
   return { ...deps, ensure: () => deps.store.ensureTables() };
 }

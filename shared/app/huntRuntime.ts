@@ -6,6 +6,7 @@
  */
 import { AllowlistStore } from '../allowlist/store';
 import { compileAllowlist, suppress } from '../allowlist/matcher';
+import { RecentFindingsStore, type RecordedFinding } from '../allowlist/recentFindings';
 import { systemClock, type Clock } from '../clock';
 import type { Settings } from '../config/settings';
 import { CheckpointStore } from '../hunt/checkpointStore';
@@ -29,7 +30,7 @@ import { renderQuery, timespanFor } from '../rules/renderQuery';
 import type { RuleDefinition } from '../rules/rule';
 import { StorageFactory, type StoragePolicy } from '../storage/clients';
 import type { Logger } from './logger';
-import { createQueueChangeNotifier, createHealthStage, enqueueAnnouncements, type NotificationPath } from './notifications';
+import { createQueueChangeNotifier, createHealthStage, enqueueAnnouncements, HEALTH_ALERT_MARKER, ignoredEntriesAlert, type NotificationPath } from './notifications';
 
 export interface HuntRuntimeOptions {
   settings: Settings;
@@ -128,6 +129,8 @@ export interface HuntRuntime {
   storage: StorageFactory;
   checkpoints: CheckpointStore;
   allowlist: AllowlistStore;
+  /** Every finding of the last days, for allowlist breadth and the page's preview. */
+  recentFindings: RecentFindingsStore;
   incidents: IncidentStore;
   notifications: NotificationPath;
   /** Creates the tables (idempotent). */
@@ -160,16 +163,52 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
     notifier: createQueueChangeNotifier(notifications),
     logger: { warn: (...args: unknown[]) => log.warn(args.map(String).join(' ')) },
   });
+  const recentFindings = new RecentFindingsStore(storage.table(settings.tables.recentFindings));
+  /** Bookkeeping for previews: a failure is logged, never fails the cycle. */
+  const recordRecent = async (tenantId: string, items: RecordedFinding[]): Promise<void> => {
+    try {
+      await recentFindings.record(tenantId, items, clock.now());
+    } catch (error) {
+      log.warn(`recent findings not recorded (allowlist previews will miss them): ${(error as Error).message}`);
+    }
+  };
+  let purgedDay = '';
+  const purgeRecent = async (): Promise<void> => {
+    const now = clock.now();
+    const day = now.toISOString().slice(0, 10);
+    if (day === purgedDay) return;
+    try {
+      await recentFindings.purgeBefore(new Date(now.getTime() - (settings.allowlist.previewLookbackDays + 1) * 86_400_000));
+      purgedDay = day;
+    } catch (error) {
+      log.warn(`recent findings not purged: ${(error as Error).message}`);
+    }
+  };
   const incidentTable = storage.table(settings.tables.incidents);
   const incidents = new IncidentStore(incidentTable);
   const recentSteps = new RecentStepsStore(storage.table(settings.tables.recentSteps), { ttlMs: settings.incidents.chainWindowMs });
   const source = options.source ?? createGraphSource(settings);
   const pacer = new CallPacer(settings.hunt.maxCallsPerMinute);
 
+  const alertedIgnored = new Set<string>();
   const suppression: SuppressionStage = {
     async suppress(findings, tenantId) {
-      const matcher = compileAllowlist(await allowlist.listEntries(), clock.now());
+      // Only entries that came through the audited path count; any other is reported, loudly.
+      const { entries, ignored } = await allowlist.listEffectiveEntries();
+      const alert = ignored.length > 0 ? ignoredEntriesAlert(tenantId, ignored, clock.now()) : null;
+      // Once per instance and set of entries (every rule's cycle sees the same list); across
+      // instances the alert's stable id lets the delivery ledger send it once.
+      if (alert && !alertedIgnored.has(alert.key)) {
+        alertedIgnored.add(alert.key);
+        log.error(`${HEALTH_ALERT_MARKER}: ${alert.summary}`, { marker: 'ALLOWLIST_ENTRY_IGNORED', code: alert.code, entries: ignored.map((i) => i.id).join(',') });
+        await enqueueAnnouncements(notifications, [{ kind: 'health', health: alert }]);
+      }
+      const matcher = compileAllowlist(entries, clock.now());
       const result = suppress(findings, matcher, tenantId, clock.now());
+      await recordRecent(
+        tenantId,
+        result.findings.filter((f) => f.suppressedBy !== null).map((finding) => ({ finding, incident: null })),
+      );
       if (result.hits.size > 0) {
         try {
           await allowlist.recordHits(result.hits);
@@ -211,6 +250,12 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
           incident: a.incident,
           mintedAt: a.mintedAt,
         }));
+        const incidentOf = new Map<string, RecordedFinding['incident']>();
+        for (const incident of batch.incidents) {
+          for (const id of incident.findingIds) incidentOf.set(id, { id: incident.id, severity: incident.severity, chain: incident.chain });
+        }
+        await recordRecent(tenantId, findings.map((finding) => ({ finding, incident: incidentOf.get(finding.id) ?? null })));
+        await purgeRecent();
         const enqueued = await enqueueAnnouncements(notifications, announcements);
         options.onAnnouncements?.(announcements);
         // Only after the messages are durably on the queue: a crash before this re-announces.
@@ -227,12 +272,14 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
     storage,
     checkpoints,
     allowlist,
+    recentFindings,
     incidents,
     notifications,
     async ensureStorage() {
       await Promise.all([
         checkpoints.ensure(),
         allowlist.ensureTables(),
+        recentFindings.ensure(),
         incidentTable.createTable(),
         recentSteps.ensure(),
       ]);

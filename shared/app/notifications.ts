@@ -5,7 +5,10 @@
  * marker so that a deployment without a channel for them still leaves a trace.
  */
 import { createHash } from 'node:crypto';
+import type { AllowlistEntry } from '../allowlist/entry';
+import { CONDITION_FIELDS, scopeKey } from '../allowlist/entry';
 import type { AllowlistChange, AllowlistChangeNotifier } from '../allowlist/notifier';
+import type { IgnoredEntry } from '../allowlist/store';
 import type { HealthEvent, HealthStage } from '../hunt/cycle';
 import type { Channel } from '../notify/channels';
 import { routeAnnouncements } from '../notify/channels';
@@ -64,9 +67,66 @@ export function createHealthStage(path: NotificationPath, log: Logger): HealthSt
   };
 }
 
-function changePayload(change: AllowlistChange): AllowlistChangePayload {
+/** The fields a reader needs to judge a change, as text; absent = null. */
+function changeFields(entry: AllowlistEntry | null): Map<string, string | null> {
+  const fields = new Map<string, string | null>();
+  if (!entry) return fields;
+  for (const field of CONDITION_FIELDS) fields.set(`conditions.${field}`, entry.conditions[field] ?? null);
+  fields.set('scope', scopeKey(entry.scope));
+  fields.set('enabled', String(entry.enabled));
+  fields.set('expiresAt', entry.expiresAt);
+  fields.set('permanent', String(entry.permanent));
+  fields.set('owner', entry.owner);
+  fields.set('reason', entry.reason);
+  fields.set('deleted', String(entry.deleted));
+  return fields;
+}
+
+/** Every field whose value differs between before and after (all of after's for a creation). */
+export function entryDiff(before: AllowlistEntry | null, after: AllowlistEntry | null): { field: string; before: string | null; after: string | null }[] {
+  const b = changeFields(before);
+  const a = changeFields(after);
+  const out: { field: string; before: string | null; after: string | null }[] = [];
+  for (const field of new Set([...b.keys(), ...a.keys()])) {
+    const was = b.get(field) ?? null;
+    const is = a.get(field) ?? null;
+    if (was !== is) out.push({ field, before: was, after: is });
+  }
+  return out;
+}
+
+export const IGNORED_ENTRIES_CODE = 'allowlist-entries-ignored';
+
+/**
+ * The health alert for allowlist entries the hunt ignores (written around the audited path). One
+ * alert per distinct set of entries and problems: the key, hence the notification id, repeats while
+ * nothing changes, and the delivery ledger sends it once.
+ */
+export function ignoredEntriesAlert(tenantId: string, ignored: readonly IgnoredEntry[], now: Date): HealthPayload {
+  const sorted = [...ignored].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const described = sorted.map((i) => `${i.id} (${i.problems.join(', ')})`);
+  const key = createHash('sha256').update(`${tenantId}|${IGNORED_ENTRIES_CODE}|${described.join('|')}`).digest('hex').slice(0, 32);
+  return {
+    key,
+    code: IGNORED_ENTRIES_CODE,
+    level: 'error',
+    summary: `${sorted.length} allowlist entr${sorted.length === 1 ? 'y is' : 'ies are'} ignored because they were not written through the audited path: ${described.slice(0, 10).join('; ')}${sorted.length > 10 ? '; …' : ''}`,
+    channelId: null,
+    notificationId: null,
+    at: now.toISOString(),
+    details: { tenantId, entries: sorted.map((i) => i.id).join(', ').slice(0, 1000), count: sorted.length },
+  };
+}
+
+export function changePayload(change: AllowlistChange): AllowlistChangePayload {
   const entry = change.after ?? change.before;
   const action = change.action === 'create' ? 'added' : change.action === 'update' ? 'updated' : 'removed';
+  const conditions: Record<string, string> = {};
+  for (const field of CONDITION_FIELDS) {
+    const value = entry?.conditions[field];
+    if (value !== undefined) conditions[field] = value;
+  }
+  const override = change.override ?? null;
   return {
     changeId: createHash('sha256').update(`${change.entryId}|${change.action}|${change.at}`).digest('hex').slice(0, 32),
     action,
@@ -76,6 +136,12 @@ function changePayload(change: AllowlistChange): AllowlistChangePayload {
     signer: { subject: entry?.conditions.signerSubject ?? null, thumbprint: entry?.conditions.thumbprint ?? null },
     expiresAt: entry?.expiresAt ?? null,
     at: change.at,
+    conditions,
+    enabled: entry?.enabled ?? false,
+    permanent: entry?.permanent ?? false,
+    scope: entry ? scopeKey(entry.scope) : 'global',
+    changes: entryDiff(change.before, change.after),
+    override: override ? { confirmed: [...override.confirmed], matched: override.matched, total: override.total, chains: override.chains, high: override.high } : null,
   };
 }
 

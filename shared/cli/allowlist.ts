@@ -6,6 +6,7 @@
  * configuration error.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { ActorError, resolveCliActor, storageCredential } from '../allowlist/actor';
 import { createAllowlistRuntime } from '../app/allowlistRuntime';
 import { streamLogger } from '../app/logger';
 import { ConfigError, loadSettings } from '../config/settings';
@@ -40,8 +41,10 @@ export const ALLOWLIST_USAGE = `Usage: codesign-hunt allowlist <subcommand> [opt
   test --replay RESULTS.json (--entry FILE | --allowlist FILE) [--tenant ID] [--rule ID] [--json]
                      which findings the entries would suppress, treating disabled ones as enabled
 
-  Writes record --actor NAME (default: cli:$USER). Storage: the Storage setting (or the
-  identity-based Storage__* settings); tables ALLOWLIST_TABLE / ALLOWLIST_AUDIT_TABLE.
+  Writes are recorded as the identity you are signed in as (the storage credential's token:
+  upn or appid, and object id). --actor NAME is accepted only against local development storage
+  (Azurite), where it defaults to cli:$USER. Storage: the Storage setting (or the identity-based
+  Storage__* settings); tables ALLOWLIST_TABLE / ALLOWLIST_AUDIT_TABLE.
 `;
 
 const CONDITION_FLAGS: Record<string, ConditionField> = {
@@ -94,19 +97,25 @@ export async function runAllowlistCommand(argv: string[], io: CliIo): Promise<nu
       io.stderr(`allowlist: ${error.message}\n\n${ALLOWLIST_USAGE}`);
       return 2;
     }
+    if (error instanceof ActorError) {
+      io.stderr(`allowlist: ${error.message}\n`);
+      return 2;
+    }
     throw error;
   }
 }
 
-function openStore(io: CliIo): { store: AllowlistStore; maxLifetimeDays: number } {
+function openStore(io: CliIo): { store: AllowlistStore; maxLifetimeDays: number; actor: (values: Record<string, string>) => Promise<string> } {
   // Announcements go to stderr so they never mix with machine-readable stdout.
   const warn = (...args: unknown[]): void => io.stderr(`${args.map(String).join(' ')}\n`);
-  const deps = createAllowlistRuntime(loadSettings(io.env), streamLogger(io.stderr), { warn });
-  return { store: deps.store, maxLifetimeDays: deps.maxLifetimeDays };
-}
-
-function actorOf(values: Record<string, string>, io: CliIo): string {
-  return values.actor ?? `cli:${io.env.USER ?? io.env.USERNAME ?? 'unknown'}`;
+  const settings = loadSettings(io.env);
+  const deps = createAllowlistRuntime(settings, streamLogger(io.stderr), { warn });
+  return {
+    store: deps.store,
+    maxLifetimeDays: deps.maxLifetimeDays,
+    actor: (values) =>
+      resolveCliActor({ storage: settings.storage, actorFlag: values.actor, user: io.env.USER ?? io.env.USERNAME, credential: () => storageCredential(settings.storage) }),
+  };
 }
 
 function positiveDays(text: string, flag: string): number {
@@ -172,14 +181,15 @@ async function addCommand(argv: string[], io: CliIo): Promise<number> {
   else if (values['expires-in-days'] !== undefined) body.expiresAt = inDays(positiveDays(values['expires-in-days'], '--expires-in-days'));
   else if (values.expires !== undefined) body.expiresAt = values.expires;
 
-  const { store, maxLifetimeDays } = openStore(io);
+  const { store, maxLifetimeDays, actor } = openStore(io);
   const validated = validateEntryInput(body, { now: new Date(), maxLifetimeDays, allowId: true });
   if (!validated.ok) {
     for (const e of validated.errors) io.stderr(`allowlist add: ${e.field || '(entry)'}: ${e.message}\n`);
     return 1;
   }
+  const who = await actor(values);
   try {
-    const entry = await store.createEntry(validated.value, actorOf(values, io));
+    const entry = await store.createEntry(validated.value, who);
     io.stdout(flags.has('json') ? `${JSON.stringify(entry, null, 2)}\n` : `created ${entry.id} (etag ${entry.etag ?? '-'})\n`);
     return 0;
   } catch (error) {
@@ -195,13 +205,14 @@ async function removeCommand(argv: string[], io: CliIo): Promise<number> {
   const { positional, values } = parseOptions(argv, { values: ['if-match', 'reason', 'actor'] });
   const [id] = positional;
   if (!id || positional.length > 1) throw new UsageError('remove takes exactly one entry ID');
-  const { store } = openStore(io);
+  const { store, actor } = openStore(io);
+  const who = await actor(values);
   // Without --if-match the CLI removes whatever is current: a person at a terminal is the
   // concurrency check. Scripts should pass the ETag they read.
   const etag = values['if-match'] ?? (await store.getEntry(id))?.etag;
   try {
     if (!etag) throw new EntryNotFoundError(id);
-    const entry = await store.deleteEntry(id, etag, actorOf(values, io), values.reason);
+    const entry = await store.deleteEntry(id, etag, who, values.reason);
     io.stdout(`removed ${entry.id}\n`);
     return 0;
   } catch (error) {
@@ -240,7 +251,7 @@ async function importCommand(argv: string[], io: CliIo): Promise<number> {
   const format = formatOption(values, file);
   const fillExpiry = values['expires-in-days'] !== undefined ? inDays(positiveDays(values['expires-in-days'], '--expires-in-days')) : undefined;
   const records = await readAllowlistFile(file, format);
-  const { store, maxLifetimeDays } = openStore(io);
+  const { store, maxLifetimeDays, actor: actorOfCaller } = openStore(io);
   const now = new Date();
   const problems: string[] = [];
   const inputs: AllowlistEntryInput[] = [];
@@ -265,7 +276,7 @@ async function importCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${inputs.length} entr${inputs.length === 1 ? 'y' : 'ies'} valid; dry run, nothing imported\n`);
     return 0;
   }
-  const actor = actorOf(values, io);
+  const actor = await actorOfCaller(values);
   let created = 0;
   let skipped = 0;
   for (const input of inputs) {

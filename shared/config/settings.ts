@@ -57,6 +57,7 @@ export interface Settings {
     allowlistAudit: string;
     deliveries: string;
     recentSteps: string;
+    recentFindings: string;
   };
   health: { failureThreshold: number; maxLagMs: number };
   incidents: {
@@ -66,7 +67,7 @@ export interface Settings {
     allowlistBaseUrl: string | null;
     portalBaseUrl: string;
   };
-  allowlist: { maxLifetimeDays: number; devPrincipal: string | null };
+  allowlist: { maxLifetimeDays: number; devPrincipal: string | null; previewLookbackDays: number; maxSharePercent: number };
   delivery: {
     queueName: string;
     /** NOTIFY_CHANNELS as given: parsed (and validated) by shared/notify/channels. A secret. */
@@ -269,6 +270,7 @@ export function loadSettings(env: Env = process.env): Settings {
       allowlistAudit: r.tableName('ALLOWLIST_AUDIT_TABLE', 'allowlistaudit'),
       deliveries: r.tableName('DELIVERIES_TABLE', 'deliveries'),
       recentSteps: r.tableName('RECENT_STEPS_TABLE', 'recentsteps'),
+      recentFindings: r.tableName('RECENT_FINDINGS_TABLE', 'recentfindings'),
     },
     health: {
       failureThreshold: r.number('HEALTH_FAILURE_THRESHOLD', 3, { min: 1, max: 100 }),
@@ -284,6 +286,8 @@ export function loadSettings(env: Env = process.env): Settings {
     allowlist: {
       maxLifetimeDays: r.number('ALLOWLIST_MAX_LIFETIME_DAYS', 90, { min: 1, max: 3650 }),
       devPrincipal: r.optional('ALLOWLIST_DEV_PRINCIPAL'),
+      previewLookbackDays: r.number('ALLOWLIST_PREVIEW_LOOKBACK_DAYS', 30, { min: 1, max: 90 }),
+      maxSharePercent: r.number('ALLOWLIST_MAX_SHARE_PERCENT', 10, { min: 1, max: 100 }),
     },
     delivery: {
       queueName: r.queueName('NOTIFICATION_QUEUE', 'notifications'),
@@ -320,7 +324,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
     tables: settings.tables,
     health: settings.health,
     incidents: settings.incidents,
-    allowlist: { maxLifetimeDays: settings.allowlist.maxLifetimeDays, devPrincipal: settings.allowlist.devPrincipal },
+    allowlist: { ...settings.allowlist },
     delivery: { ...settings.delivery, channelsJson: settings.delivery.channelsJson ? '(set)' : null },
   };
 }

@@ -7,6 +7,7 @@
  * is enqueued, and a creation is remembered only once its own incident is stored.
  */
 import type { Finding } from '../model/finding';
+import type { Incident } from '../model/incident';
 import { buildIncidents, type BuildContext } from './build';
 import { chainRole, isCreationSideStep } from './chains';
 import { deviceKey } from './identity';
@@ -36,6 +37,8 @@ export interface IncidentBatch {
   commit(): Promise<void>;
   /** Announcements by kind. */
   counts: { new: number; updated: number };
+  /** The incidents this batch's findings went into, as built (the allowlist's recent findings record them). */
+  incidents: readonly Incident[];
 }
 
 function sortedKeys<T>(map: ReadonlyMap<string, T>): string[] {
@@ -93,6 +96,7 @@ export async function processIncidentBatch(findings: readonly Finding[], deps: I
   const creationSteps = [...current.values()].filter(isCreationSideStep);
   return {
     announcements,
+    incidents,
     counts: {
       new: announcements.filter((a) => a.kind === 'new').length,
       updated: announcements.filter((a) => a.kind === 'update').length,

@@ -139,7 +139,8 @@ export function parseChannels(text: string | undefined, options: ParseChannelsOp
     }
     const minSeverity = e.minSeverity;
     if (!SEVERITIES.includes(minSeverity as Severity)) issues.push(`${where}: minSeverity must be one of ${SEVERITIES.join(', ')}`);
-    let kinds: ChannelKind[] = ['incident'];
+    // Allowlist changes by default: an entry blinds a detection, so whoever sees incidents sees it.
+    let kinds: ChannelKind[] = ['incident', 'allowlist-change'];
     if (e.kinds !== undefined) {
       if (!Array.isArray(e.kinds) || e.kinds.length === 0 || !e.kinds.every((k) => CHANNEL_KINDS.includes(k as ChannelKind))) {
         issues.push(`${where}: kinds must be a non-empty array of ${CHANNEL_KINDS.join(', ')}`);

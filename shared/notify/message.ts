@@ -80,6 +80,18 @@ export interface AllowlistChangePayload {
   signer: { subject: string | null; thumbprint: string | null };
   expiresAt: string | null;
   at: string;
+  /**
+   * The entry as it is after the change (before it, for a removal). Optional only so messages
+   * queued by an older version still deliver; every change made now carries them.
+   */
+  conditions?: Record<string, string>;
+  enabled?: boolean;
+  permanent?: boolean;
+  scope?: string;
+  /** Every field that changed, as text ("(none)" is absent), before → after. */
+  changes?: { field: string; before: string | null; after: string | null }[];
+  /** Set when the writer confirmed a broad entry or one that hides a chain. */
+  override?: { confirmed: string[]; matched: number; total: number; chains: number; high: number } | null;
 }
 
 interface MessageBase {

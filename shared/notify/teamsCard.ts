@@ -451,29 +451,72 @@ const ALLOWLIST_ACTION_LABEL: Record<string, string> = {
   expired: 'Allowlist entry expired',
 };
 
+const CONDITION_LABEL: Record<string, string> = {
+  signerSubject: 'Signer subject',
+  thumbprint: 'Thumbprint',
+  certificateFile: 'Certificate file',
+  deviceName: 'Device name',
+  account: 'Account',
+  parentProcess: 'Parent process',
+  branch: 'Branch',
+  tool: 'Tool',
+};
+
+function changeLabel(field: string): string {
+  if (field.startsWith('conditions.')) return CONDITION_LABEL[field.slice('conditions.'.length)] ?? field;
+  return { scope: 'Scope', enabled: 'Enabled', expiresAt: 'Expires', permanent: 'Permanent', owner: 'Owner', reason: 'Entry reason', deleted: 'Deleted' }[field] ?? field;
+}
+
+/**
+ * What was allowed, in full: every condition, scope, enabled, expiry, and what changed (before →
+ * after). An entry that matches on a device pattern alone must not read "Signer subject: —".
+ * Messages queued by older versions carry only the signer; they render as before.
+ */
 export function allowlistChangeCard(payload: AllowlistChangePayload, levelIndex = 0): AdaptiveCard {
   const L = levelAt(COMPACT_LEVELS, levelIndex);
+  const facts: CardElement[] = [fact('Entry', payload.entryId, L.text, { fontType: 'Monospace' })];
+  if (payload.conditions) {
+    const entries = Object.entries(payload.conditions);
+    if (entries.length === 0) facts.push(fact('Conditions', '(none)', 40));
+    for (const [field, value] of entries) facts.push(fact(CONDITION_LABEL[field] ?? field, value, L.text, { fontType: 'Monospace' }));
+    if (payload.scope) facts.push(fact('Scope', payload.scope, L.text));
+    if (payload.enabled !== undefined) facts.push(fact('Enabled', payload.enabled ? 'yes' : 'no', 10));
+  } else {
+    facts.push(fact('Signer subject', payload.signer.subject, L.text), fact('Thumbprint', payload.signer.thumbprint, 130, { fontType: 'Monospace' }));
+  }
+  facts.push(
+    fact('Expires', payload.expiresAt ? formatTime(payload.expiresAt) : payload.permanent === false ? 'no expiry (never matches)' : 'never', 80),
+    fact('Changed by', payload.actor, L.text),
+    fact('Reason', payload.reason, L.text * 2),
+    fact('Time', formatTime(payload.at), 80),
+  );
+  if (payload.override) {
+    const o = payload.override;
+    facts.push(
+      fact('Confirmed as broad', `${o.confirmed.join(', ')}: would have hidden ${o.matched} of ${o.total} recent findings (${o.chains} in chains, ${o.high} in HIGH incidents)`, L.text * 2, {
+        color: 'Attention',
+      }),
+    );
+  }
   const body: CardElement[] = [
     {
       type: 'Container',
-      style: 'accent',
+      style: payload.override ? 'attention' : 'accent',
       bleed: true,
       items: [label(ALLOWLIST_ACTION_LABEL[payload.action] ?? 'Allowlist changed', { weight: 'Bolder', size: 'Medium' })],
     },
-    {
-      type: 'Container',
-      spacing: 'Medium',
-      items: [
-        fact('Entry', payload.entryId, L.text, { fontType: 'Monospace' }),
-        fact('Signer subject', payload.signer.subject, L.text),
-        fact('Thumbprint', payload.signer.thumbprint, 130, { fontType: 'Monospace' }),
-        fact('Changed by', payload.actor, L.text),
-        fact('Reason', payload.reason, L.text * 2),
-        fact('Expires', payload.expiresAt ? formatTime(payload.expiresAt) : 'never', 80),
-        fact('Time', formatTime(payload.at), 80),
-      ],
-    },
+    { type: 'Container', spacing: 'Medium', items: facts },
   ];
+  const changes = payload.action === 'updated' ? (payload.changes ?? []).slice(0, L.items) : [];
+  if (changes.length > 0) {
+    const lines: CardElement[] = [label('Changes', { weight: 'Bolder' })];
+    for (const c of changes) {
+      lines.push(
+        rich([staticRun(`${changeLabel(c.field)}: `, { weight: 'Bolder' }), run(c.before ?? '(none)', L.text, { fontType: 'Monospace' }), staticRun(' → '), run(c.after ?? '(none)', L.text, { fontType: 'Monospace' })]),
+      );
+    }
+    body.push({ type: 'Container', spacing: 'Medium', separator: true, items: lines });
+  }
   return card(body, []);
 }
 

@@ -223,7 +223,7 @@ test('an entry added with the CLI suppresses the matching demo findings and show
 
 test('allowlist history shows every change with actor and reason', () => {
   const env = { Storage: azuriteConnectionString(), ALLOWLIST_TABLE: `hallow${Date.now()}`, ALLOWLIST_AUDIT_TABLE: `haudit${Date.now()}`, USER: 'alice' };
-  expect(cli(['allowlist', 'add', '--id', 'pki', '--signer-subject', 'CN=Contoso Issuing CA*', '--reason', 'internal PKI', '--owner', 'pki-team', '--expires-in-days', '30'], env).code).toBe(0);
+  expect(cli(['allowlist', 'add', '--id', 'pki', '--signer-subject', 'CN=Contoso Issuing CA*', '--device-name', 'pki-*', '--reason', 'internal PKI', '--owner', 'pki-team', '--expires-in-days', '30'], env).code).toBe(0);
   expect(cli(['allowlist', 'remove', 'pki', '--reason', 'PKI moved to HSM', '--actor', 'bob'], env).code).toBe(0);
   const history = cli(['allowlist', 'history', 'pki'], env);
   expect(history.code).toBe(0);

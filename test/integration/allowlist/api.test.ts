@@ -39,8 +39,12 @@ interface Call {
   query?: Record<string, string>;
 }
 
-async function call(deps: AllowlistApiDeps, { method, id, history, body, headers = {}, query }: Call): Promise<HttpResponseInit & { json: JsonBody; header: (n: string) => string | undefined }> {
+/** What the page's script sends with every change (a cross-site form cannot). */
+const SAME_ORIGIN = { 'x-allowlist-client': 'test', 'content-type': 'application/json' };
+
+async function call(deps: AllowlistApiDeps, { method, id, history, body, headers: given = {}, query }: Call): Promise<HttpResponseInit & { json: JsonBody; header: (n: string) => string | undefined }> {
   const url = `${BASE}${id ? `/${id}` : ''}${history ? '/history' : ''}`;
+  const headers = method === 'GET' ? given : { ...SAME_ORIGIN, ...given };
   const request = new HttpRequest({
     method,
     url,
@@ -56,7 +60,7 @@ async function call(deps: AllowlistApiDeps, { method, id, history, body, headers
 }
 
 const validBody = {
-  conditions: { signerSubject: 'CN=Contoso Internal CA*' },
+  conditions: { signerSubject: 'CN=Contoso Internal CA*', deviceName: 'pki-*' },
   reason: 'internal PKI',
   owner: 'pki-team',
   expiresAt: '2025-04-01T00:00:00Z',

@@ -43,7 +43,7 @@ async function setup(): Promise<AllowlistApiDeps & { changes: ReturnType<typeof 
 }
 
 async function post(deps: AllowlistApiDeps, body: unknown, headers: Record<string, string>, url = 'http://localhost/api/allowlist') {
-  const request = new HttpRequest({ method: 'POST', url, headers, body: { string: JSON.stringify(body) } });
+  const request = new HttpRequest({ method: 'POST', url, headers: { 'x-allowlist-client': 'test', 'content-type': 'application/json', ...headers }, body: { string: JSON.stringify(body) } });
   const response = await handleAllowlistCollection(request, new InvocationContext({ functionName: 't', logHandler: () => undefined }), deps);
   return { status: response.status, json: response.jsonBody as Record<string, unknown> & { errors?: { field: string; message: string }[]; id?: string } };
 }
@@ -120,7 +120,7 @@ describe('item 10: entries written around the audit are ignored by the hunt', ()
 describe('item 12: a failure logs the path, not the URL with its function key', () => {
   test('?code= never reaches the log', async () => {
     const deps = await setup();
-    const failing = { ...deps, store: Object.assign(Object.create(deps.store) as object, { listEntries: () => Promise.reject(new Error('storage down')) }) } as AllowlistApiDeps;
+    const failing = { ...deps, store: Object.assign(Object.create(deps.store) as object, { listEntries: () => Promise.reject(new Error('storage down')) }) } as unknown as AllowlistApiDeps;
     const logged: string[] = [];
     const context = new InvocationContext({ functionName: 't', logHandler: (_level, ...args) => void logged.push(args.map(String).join(' ')) });
     const request = new HttpRequest({ method: 'GET', url: 'https://app.example.net/api/allowlist?code=SECRET-FUNCTION-KEY&x=1', headers: WRITER });
@@ -131,7 +131,7 @@ describe('item 12: a failure logs the path, not the URL with its function key', 
     const item = await handleAllowlistItem(new HttpRequest({ method: 'GET', url: 'https://app.example.net/api/allowlist/x?code=SECRET2', headers: WRITER, params: { id: 'x' } }), context, {
       ...failing,
       store: Object.assign(Object.create(deps.store) as object, { getEntry: () => Promise.reject(new Error('down')) }),
-    } as AllowlistApiDeps);
+    } as unknown as AllowlistApiDeps);
     expect(item.status).toBe(500);
     expect(logged.join('\n')).not.toContain('SECRET2');
   });

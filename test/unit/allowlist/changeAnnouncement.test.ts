@@ -48,8 +48,8 @@ test('the payload carries every condition, enabled, expiry, scope and the diff',
 });
 
 test('the Teams card shows the conditions, the enabled flag and the diff, not "Signer subject: —"', () => {
-  const payload = buildTeamsPayload(message());
-  const content = payload.attachments[0]!.content;
+  const built = buildTeamsPayload(message());
+  const content = built.payload.attachments[0].content;
   const text = [...textsOf(content, 'TextBlock'), ...textsOf(content, 'TextRun')].join('\n');
   expect(text).toContain('Device name');
   expect(text).toContain('*.*');

@@ -66,7 +66,7 @@ describe('CSV', () => {
 
 describe('JSON', () => {
   test('export records carry permanent so they re-validate as input', () => {
-    const [record] = parseAllowlistText(entriesToJson([makeEntry({ expiresAt: null })]), 'json');
+    const [record] = parseAllowlistText(entriesToJson([makeEntry({ conditions: { signerSubject: 'CN=Test', deviceName: 'ws01' }, expiresAt: null })]), 'json');
     expect(validateEntryInput(record!.input, { now: NOW, allowId: true }).ok).toBe(true);
   });
 
@@ -83,7 +83,7 @@ describe('loadAllowlistFile', () => {
     const path = await tempFile(
       'a.json',
       JSON.stringify([
-        { id: 'a', conditions: { signerSubject: 'CN=x' }, reason: 'r' },
+        { id: 'a', conditions: { signerSubject: 'CN=x', deviceName: 'ws01' }, reason: 'r' },
         { conditions: { tool: 'openssl' }, reason: 'r', owner: 'o', expiresAt: '2020-01-01T00:00:00Z', createdBy: 'alice', hitCount: 4 },
         { conditions: { tool: 'openssl' }, reason: 'r', permanent: true },
       ]),
@@ -105,9 +105,9 @@ describe('loadAllowlistFile', () => {
   });
 
   test('loads CSV by extension', async () => {
-    const path = await tempFile('w.csv', entriesToCsv([makeEntry({ id: 'c1', expiresAt: '2025-04-01T00:00:00.000Z' })]));
+    const path = await tempFile('w.csv', entriesToCsv([makeEntry({ id: 'c1', conditions: { signerSubject: 'CN=Test', deviceName: 'ws01' }, expiresAt: '2025-04-01T00:00:00.000Z' })]));
     const [entry] = await loadAllowlistFile(path, { now: NOW });
-    expect(entry).toMatchObject({ id: 'c1', conditions: { signerSubject: 'CN=Test' }, owner: 'secops' });
+    expect(entry).toMatchObject({ id: 'c1', conditions: { signerSubject: 'CN=Test', deviceName: 'ws01' }, owner: 'secops', permanent: false });
   });
 });
 
@@ -128,9 +128,12 @@ describe('templates.json', () => {
       expect(e.reason.length).toBeGreaterThan(40);
     }
     const conditions = entries.map((e) => e.conditions);
-    expect(conditions).toContainEqual({ signerSubject: '*DO_NOT_TRUST_FiddlerRoot*' });
-    expect(conditions).toContainEqual({ signerSubject: '*PortSwigger CA*' });
-    expect(conditions).toContainEqual({ signerSubject: '*Charles Proxy CA*' });
+    // Subjects are anchored at their first attribute and pinned to devices (issue #15 item 8).
+    for (const c of conditions.filter((c) => c.signerSubject !== undefined)) {
+      expect(c.signerSubject).toMatch(/^CN=/);
+      expect(c.deviceName ?? c.parentProcess ?? c.thumbprint).toBeDefined();
+    }
+    expect(conditions.map((c) => c.signerSubject)).toEqual(expect.arrayContaining([expect.stringMatching(/^CN=DO_NOT_TRUST_FiddlerRoot, /), expect.stringMatching(/^CN=PortSwigger CA, /), expect.stringMatching(/^CN=Charles Proxy CA \(\*\), /)]));
     expect(conditions.some((c) => c.parentProcess === 'Runner.Worker.exe')).toBe(true);
     expect(conditions.some((c) => c.parentProcess === 'Agent.Worker.exe')).toBe(true);
   });

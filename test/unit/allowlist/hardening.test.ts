@@ -41,7 +41,7 @@ describe('item 8: a subject or file pattern alone is refused', () => {
   test.each<AllowlistConditions>([
     { signerSubject: 'CN=DO_NOT_TRUST_FiddlerRoot' },
     { certificateFile: 'C:\\PKI\\issued\\*.cer' },
-    { signerSubject: 'CN=Contoso', certificateFile: '*.pfx' },
+    { signerSubject: 'CN=Contoso', certificateFile: 'C:\\PKI\\*.pfx' },
     { signerSubject: 'CN=Contoso', branch: 'makecert-pvk2pfx', tool: 'makecert' },
     { signerSubject: 'CN=Contoso', account: 'contoso\\alice' },
   ])('%j needs a device, parent or thumbprint condition', (conditions) => {

@@ -38,8 +38,9 @@ export function makeFinding(overrides: DeepPartialFinding = {}): Finding {
   };
 }
 
+/** `permanent` follows `expiresAt` (null = permanent) unless given. */
 export function makeEntry(overrides: Partial<AllowlistEntry> = {}): AllowlistEntry {
-  return {
+  const entry: AllowlistEntry = {
     id: 'entry-1',
     conditions: { signerSubject: 'CN=Test' },
     scope: 'global',
@@ -50,6 +51,7 @@ export function makeEntry(overrides: Partial<AllowlistEntry> = {}): AllowlistEnt
     updatedBy: 'tester',
     updatedAt: '2025-01-01T00:00:00.000Z',
     expiresAt: null,
+    permanent: true,
     enabled: true,
     hitCount: 0,
     lastHitAt: null,
@@ -57,4 +59,5 @@ export function makeEntry(overrides: Partial<AllowlistEntry> = {}): AllowlistEnt
     etag: null,
     ...overrides,
   };
+  return { ...entry, permanent: overrides.permanent ?? entry.expiresAt === null };
 }

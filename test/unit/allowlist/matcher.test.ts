@@ -134,7 +134,11 @@ describe('index agrees with a naive scan', () => {
       if (entry.scope !== 'global' && entry.scope.tenantId.toLowerCase() !== tenantId?.toLowerCase()) continue;
       const fields = CONDITION_FIELDS.filter((f) => entry.conditions[f] !== undefined);
       if (fields.length === 0) continue;
-      if (fields.every((f) => values[f].some((v) => globMatch(entry.conditions[f]!, v)))) return entry.id;
+      const holds = (f: ConditionField): boolean =>
+        f === 'certificateFile'
+          ? values.certificateFiles.length > 0 && values.certificateFiles.every((forms) => forms.some((v) => globMatch(entry.conditions[f]!, v)))
+          : values[f].some((v) => globMatch(entry.conditions[f]!, v));
+      if (fields.every(holds)) return entry.id;
     }
     return null;
   }

@@ -39,6 +39,7 @@ const REPLACEMENTS: [string, [string, string][]][] = [
   ],
   ['hunt-unhealthy.kql', [['let maxLag = 120m;', 'let maxLag = 240m;']]],
   ['delivery-failures.kql', []],
+  ['allowlist-change.kql', []],
 ];
 
 let bridge: ReturnType<typeof loadKustoBridge>;
@@ -58,7 +59,7 @@ beforeAll(() => {
 
 test('every query in infra/queries is valid KQL for the traces table', () => {
   const files = fs.readdirSync(queriesDir).filter((f) => f.endsWith('.kql'));
-  expect(files.sort()).toEqual(['delivery-failures.kql', 'hunt-cycles.kql', 'hunt-stopped.kql', 'hunt-unhealthy.kql']);
+  expect(files.sort()).toEqual(['allowlist-change.kql', 'delivery-failures.kql', 'hunt-cycles.kql', 'hunt-stopped.kql', 'hunt-unhealthy.kql']);
   for (const file of files) {
     expect({ file, errors: errorsOf(fs.readFileSync(path.join(queriesDir, file), 'utf8')) }).toEqual({ file, errors: [] });
   }
@@ -83,7 +84,7 @@ test('the alert rules are log alerts on Application Insights that fire on any re
   expect(bicep).toContain("'Microsoft.Insights/scheduledQueryRules@2023-12-01'");
   expect(bicep).toMatch(/scopes: \[\s*applicationInsightsId\s*\]/);
   expect(bicep).toMatch(/timeAggregation: 'Count'\s*operator: 'GreaterThan'\s*threshold: 0/);
-  expect(bicep.match(/suffix: '([a-z-]+)'/g)).toEqual(["suffix: 'hunt-stopped'", "suffix: 'hunt-unhealthy'", "suffix: 'delivery-failures'"]);
+  expect(bicep.match(/suffix: '([a-z-]+)'/g)).toEqual(["suffix: 'hunt-stopped'", "suffix: 'hunt-unhealthy'", "suffix: 'delivery-failures'", "suffix: 'allowlist-change'"]);
 });
 
 describe('the log lines the queries match are the ones the app writes', () => {

@@ -144,9 +144,11 @@ test('each bundle registers its functions with the worker, with settings the Bic
 
   const allowlist = loadWithWorker(path.join(outdir, 'allowlist.js')).registered;
   expect(allowlist.map((r) => [r.name, triggerOf(r).route, triggerOf(r).authLevel])).toEqual([
-    ['allowlistCollection', 'allowlist', 'function'],
-    ['allowlistItem', 'allowlist/{id}', 'function'],
-    ['allowlistHistory', 'allowlist/{id}/history', 'function'],
+    ['allowlistCollection', 'allowlist', 'anonymous'],
+    ['allowlistItem', 'allowlist/{id}', 'anonymous'],
+    ['allowlistHistory', 'allowlist/{id}/history', 'anonymous'],
+    ['allowlistSuppressed', 'allowlist/{id}/suppressed', 'anonymous'],
+    ['allowlistPreview', 'allowlist-preview', 'anonymous'],
   ]);
 
   // %NAME% binding expressions and identity-based connections resolve from app settings the

@@ -33,7 +33,7 @@ describe('parseChannels', () => {
       ]),
     );
     expect(channels).toEqual([
-      { id: 'soc-teams', type: 'teams', url: TEAMS_URL, minSeverity: 'medium', kinds: ['incident'] },
+      { id: 'soc-teams', type: 'teams', url: TEAMS_URL, minSeverity: 'medium', kinds: ['incident', 'allowlist-change'] },
       { id: 'soar', type: 'webhook', url: HOOK_URL, minSeverity: 'low', secret: SECRET, kinds: ['incident', 'health'] },
     ]);
     expect(parseChannels(undefined)).toEqual([]);
@@ -87,7 +87,7 @@ describe('parseChannels', () => {
     const folder = JSON.stringify([{ id: 'demo', type: 'folder', dir: './demo-out', minSeverity: 'informational' }]);
     expect(() => parseChannels(folder)).toThrow(/type must be "teams" or "webhook"/);
     expect(parseChannels(folder, { allowFolder: true })).toEqual([
-      { id: 'demo', type: 'folder', dir: './demo-out', minSeverity: 'informational', kinds: ['incident'], secret: null },
+      { id: 'demo', type: 'folder', dir: './demo-out', minSeverity: 'informational', kinds: ['incident', 'allowlist-change'], secret: null },
     ]);
   });
 
@@ -175,11 +175,12 @@ describe('routeAnnouncements', () => {
       ],
       channels,
     );
-    expect(messages.map((m) => `${m.channelId}:${m.kind}`)).toEqual(['teams-all:allowlist-change', 'soar:health']);
+    // teams-high lists no kinds: by default it gets incidents and allowlist changes (issue #15 item 9).
+    expect(messages.map((m) => `${m.channelId}:${m.kind}`)).toEqual(['teams-high:allowlist-change', 'teams-all:allowlist-change', 'soar:health']);
     // Their createdAt is their own time; a health alert's id covers one raise (key and time).
-    expect(messages.map((m) => m.createdAt)).toEqual([now.toISOString(), now.toISOString()]);
+    expect(messages.map((m) => m.createdAt)).toEqual([now.toISOString(), now.toISOString(), now.toISOString()]);
     const later = routeAnnouncements([{ kind: 'health', health: { ...health, at: '2030-01-01T00:00:00.000Z' } }], channels);
-    expect(later[0]!.notificationId).not.toBe(messages[1]!.notificationId);
+    expect(later[0]!.notificationId).not.toBe(messages[2]!.notificationId);
     expect(routeAnnouncements([{ kind: 'health', health }], channels, { excludeChannelIds: ['soar'] })).toEqual([]);
   });
 

@@ -42,7 +42,7 @@ describe('item 8: a subject or file pattern alone is refused', () => {
     { signerSubject: 'CN=DO_NOT_TRUST_FiddlerRoot' },
     { certificateFile: 'C:\\PKI\\issued\\*.cer' },
     { signerSubject: 'CN=Contoso', certificateFile: 'C:\\PKI\\*.pfx' },
-    { signerSubject: 'CN=Contoso', branch: 'makecert-pvk2pfx', tool: 'makecert' },
+    { signerSubject: 'CN=Contoso', branch: 'MakeCert-NativeSDK', tool: 'makecert' },
     { signerSubject: 'CN=Contoso', account: 'contoso\\alice' },
   ])('%j needs a device, parent or thumbprint condition', (conditions) => {
     expect(errorFields(conditions).join('\n')).toMatch(/^conditions: .*device.*parent.*thumbprint/m);

@@ -14,6 +14,11 @@ export interface CheckpointState {
   tenantId: string;
   ruleId: string;
   checkpoint: Date | null;
+  /**
+   * Start of the first window ever planned, written before its query: while there is no
+   * checkpoint, cycles start here instead of at their own (later) look-back.
+   */
+  origin: Date | null;
   consecutiveFailures: number;
   /** Why the hunt is unhealthy now ('' when healthy): 'failures', 'lag' or both. */
   unhealthy: string;
@@ -39,6 +44,7 @@ type CheckpointEntity = {
   partitionKey: string;
   rowKey: string;
   checkpoint: string;
+  origin: string;
   leaseOwner: string;
   leaseExpiresAt: string;
   consecutiveFailures: number;
@@ -63,6 +69,7 @@ function toState(tenantId: string, ruleId: string, entity: Partial<CheckpointEnt
     tenantId,
     ruleId,
     checkpoint: entity?.checkpoint ? new Date(entity.checkpoint) : null,
+    origin: entity?.origin ? new Date(entity.origin) : null,
     consecutiveFailures: entity?.consecutiveFailures ?? 0,
     unhealthy: entity?.unhealthy ?? '',
     unhealthySince: entity?.unhealthySince ? new Date(entity.unhealthySince) : null,
@@ -104,6 +111,7 @@ export class CheckpointStore {
       partitionKey,
       rowKey: CHECKPOINT_ROW,
       checkpoint: state.checkpoint?.toISOString() ?? '',
+      origin: state.origin?.toISOString() ?? '',
       leaseOwner: owner,
       leaseExpiresAt: new Date(now.getTime() + leaseMs).toISOString(),
       consecutiveFailures: state.consecutiveFailures,
@@ -127,7 +135,16 @@ export class CheckpointStore {
   async advance(lease: Lease, checkpoint: Date, now: Date, leaseMs: number): Promise<Lease> {
     const current = lease.state.checkpoint;
     const next = current && current.getTime() > checkpoint.getTime() ? current : checkpoint;
-    const state = { ...lease.state, checkpoint: next };
+    return this.write(lease, { ...lease.state, checkpoint: next }, now, leaseMs);
+  }
+
+  /** Records where the very first window starts (once: an origin is never moved); ETag-guarded. */
+  async recordOrigin(lease: Lease, origin: Date, now: Date, leaseMs: number): Promise<Lease> {
+    if (lease.state.origin) return lease;
+    return this.write(lease, { ...lease.state, origin }, now, leaseMs);
+  }
+
+  private async write(lease: Lease, state: CheckpointState, now: Date, leaseMs: number): Promise<Lease> {
     const entity = this.entityFor(state, lease.owner, new Date(now.getTime() + leaseMs).toISOString());
     try {
       const response = await this.table.updateEntity(entity, 'Replace', { etag: lease.etag });
@@ -197,6 +214,7 @@ export class CheckpointStore {
       partitionKey: partitionFor(state.tenantId, state.ruleId),
       rowKey: CHECKPOINT_ROW,
       checkpoint: state.checkpoint?.toISOString() ?? '',
+      origin: state.origin?.toISOString() ?? '',
       leaseOwner: owner,
       leaseExpiresAt,
       consecutiveFailures: state.consecutiveFailures,

@@ -154,6 +154,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   const plan = planWindows({
     now: started,
     checkpoint: lease.state.checkpoint,
+    origin: lease.state.origin,
     ingestionDelayMs: settings.ingestionDelayMs,
     overlapMs: settings.overlapMs,
     initialLookbackMs: settings.initialLookbackMs,
@@ -182,6 +183,13 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   let failure: unknown = null;
 
   try {
+    const first = plan.windows[0];
+    if (lease.state.checkpoint === null && lease.state.origin === null && first) {
+      // Before the first query: a first cycle that dies from here on leaves its start behind.
+      lease = await timed(run.durationsMs, 'checkpoint', clock, () =>
+        deps.checkpoints.recordOrigin(lease, first.start, clock.now(), settings.leaseMs),
+      );
+    }
     for (const window of plan.windows) {
       const answer = await timed(run.durationsMs, 'query', clock, () => executeWindow(window, (w) => rule.render(w), executeDeps, executeOptions));
       run.windows.push(...answer.records);

@@ -2,7 +2,9 @@
  * Window planning (pure). A cycle hunts `[start, end)` on `ingestion_time()`:
  * `end = now - ingestionDelay` so events still being ingested are left for the next cycle,
  * `start = checkpoint - overlap` so late arrivals near the boundary are caught (duplicates are
- * removed downstream by the stable finding id). After an outage the gap is backfilled in chunks,
+ * removed downstream by the stable finding id). Until the first checkpoint exists, every cycle
+ * starts at the recorded `origin` (the first window's start, stored before the first query), so a
+ * first cycle that fails or dies opens no gap. After an outage the gap is backfilled in chunks,
  * at most `maxChunks` per cycle, never past the 30 days Defender keeps; older data is reported
  * as lost with the exact interval.
  */
@@ -16,6 +18,8 @@ export interface WindowPlanInput {
   now: Date;
   /** End of the last window whose results are durably stored; null on the first run. */
   checkpoint: Date | null;
+  /** Start of the very first window, recorded before its query; used while `checkpoint` is null. */
+  origin?: Date | null;
   ingestionDelayMs: number;
   overlapMs: number;
   initialLookbackMs: number;
@@ -45,13 +49,15 @@ export function planWindows(input: WindowPlanInput): WindowPlan {
 
   let start: number;
   let lost: HuntWindow | null = null;
-  if (input.checkpoint === null) {
+  const origin = input.origin ?? null;
+  if (input.checkpoint === null && origin === null) {
     start = Math.max(end - input.initialLookbackMs, oldestQueryable);
   } else {
-    const checkpoint = input.checkpoint.getTime();
-    start = checkpoint - input.overlapMs;
-    if (checkpoint < oldestQueryable) {
-      lost = { start: new Date(checkpoint), end: new Date(Math.min(oldestQueryable, end)) };
+    // Everything before `resumeAt` is hunted (checkpoint) or was never meant to be (origin).
+    const resumeAt = input.checkpoint !== null ? input.checkpoint.getTime() : (origin as Date).getTime();
+    start = input.checkpoint !== null ? resumeAt - input.overlapMs : resumeAt;
+    if (resumeAt < oldestQueryable) {
+      lost = { start: new Date(resumeAt), end: new Date(Math.min(oldestQueryable, end)) };
       start = oldestQueryable;
     } else if (start < oldestQueryable) {
       start = oldestQueryable;

@@ -7,7 +7,10 @@
  * - a notification whose ledger row is `delivered` is never posted again;
  * - two workers never post the same notification at once (ETag-guarded claim with a lease);
  * - nothing is dropped silently: every message ends `delivered`, in the queue again, or in the
- *   ledger as `failed`/`parked`/`disabled-channel` (replayable) with a health alert.
+ *   ledger as `failed`/`parked`/`disabled-channel` (replayable) with a health alert;
+ * - revisions of an incident reach a channel in order: a revision older than one the channel
+ *   already received is not posted (ledger `superseded`, saying which revision it lost to), and
+ *   while one revision of an incident is being posted to a channel, another waits for it.
  *
  * The crash decision. A row left in `sending` with an expired lease means a worker claimed it
  * and then died or failed to record the result: whether the POST reached the receiver is
@@ -22,7 +25,7 @@
  */
 import type { Clock } from '../clock';
 import { channelFingerprint, channelSecrets, routeAnnouncements, type Channel } from './channels';
-import type { ClaimToken, DeliveryLedger, DeliveryState } from './ledger';
+import type { ClaimToken, DeliveryLedger, DeliveryState, RevisionToken } from './ledger';
 import type { HealthPayload, NotificationKind, NotificationMessage } from './message';
 import type { DeliveryQueuePort } from './queue';
 import { decideRetry, defaultRetryPolicy, type RetryPolicy } from './retry';
@@ -70,6 +73,8 @@ export type DeliveryOutcome = OutcomeBase &
     | { status: 'settled'; state: DeliveryState }
     | { status: 'requeued'; reason: 'retryable' | 'in-flight'; delaySeconds: number; code: string | null }
     | { status: 'failed'; code: string; httpStatus: number | null }
+    /** Not posted: the channel already received revision `deliveredRevision` of the incident. */
+    | { status: 'superseded'; deliveredRevision: number }
     | { status: 'parked'; reason: 'uncertain' | 'unknown-channel' }
     | { status: 'channel-disabled'; newlyDisabled: boolean }
   );
@@ -231,14 +236,53 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
     return { ...base, status: 'channel-disabled', newlyDisabled: false };
   }
 
+  let order: RevisionToken | null = null;
+  if (message.kind === 'incident') {
+    const { id: incidentId, revision } = message.payload.incident;
+    const begun = await deps.ledger.beginRevision(channel.id, incidentId, revision, message.notificationId, {
+      now,
+      leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+    });
+    if (begun.outcome === 'stale') {
+      if (begun.deliveredId === message.notificationId) {
+        // This very notification was posted and its result not recorded (a crash): not again.
+        await deps.ledger.markDelivered(token, { now, reason: 'recorded-after-restart' });
+        log.info('already posted (revision recorded); acknowledged without posting', fields);
+        return { ...base, status: 'duplicate' };
+      }
+      await deps.ledger.settle(token, 'superseded', { now, reason: `stale-revision-${revision}-after-${begun.delivered}` });
+      log.info('not posted: the channel already has a newer revision of the incident', { ...fields, revision, deliveredRevision: begun.delivered });
+      return { ...base, status: 'superseded', deliveredRevision: begun.delivered };
+    }
+    if (begun.outcome === 'busy') {
+      // Release this claim so the message can be claimed again when it comes back.
+      const delaySeconds = Math.max(1, Math.ceil((begun.until.getTime() - now.getTime()) / 1000) + 1);
+      await deps.ledger.settle(token, 'retrying', { now, reason: 'revision-in-flight', message });
+      await deps.queue.enqueue([message], { delaySeconds });
+      log.info('another revision of this incident is being posted to the channel; waiting for it', { ...fields, delaySeconds });
+      return { ...base, status: 'requeued', reason: 'in-flight', delaySeconds, code: null };
+    }
+    order = begun.token;
+  }
+
   const outcome = await post(message, channel, deps);
   const code = describe(outcome);
   const done = deps.clock.now();
+  // Recorded before the notification's own row: after a crash in between, a redelivery finds the
+  // revision posted (and does not post it again) rather than an older revision finding it missing.
+  if (order) await deps.ledger.endRevision(order, outcome.kind === 'success', done);
 
   switch (outcome.kind) {
     case 'success':
       // If this write fails the error propagates: the queue redelivers, and the lease logic
       // above settles it without a second Teams post.
+      if (message.kind === 'digest') {
+        // A digest shows each incident at a revision: an older one must not follow it either.
+        for (const item of message.payload.items) {
+          const shown = { channelId: channel.id, incidentId: item.incidentId, revision: item.revision, notificationId: message.notificationId };
+          await deps.ledger.endRevision(shown, true, done);
+        }
+      }
       await deps.ledger.markDelivered(token, { now: done, httpStatus: outcome.status, message });
       log.info('delivered', { ...fields, status: outcome.status });
       return { ...base, status: 'delivered', httpStatus: outcome.status };

@@ -21,12 +21,16 @@ import { TableClient, odata, type TableEntity, type TableEntityResult } from '@a
 import type { NotificationMessage } from './message';
 import { parseNotificationMessage } from './message';
 import { toStoredJson } from '../storage/json';
+import { escapeKey } from '../storage/keys';
 
-export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'delivered', 'failed', 'parked', 'disabled-channel'] as const;
+export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'delivered', 'superseded', 'failed', 'parked', 'disabled-channel'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
-/** States that end a delivery until someone replays it: a queue message finding one is acked. */
-export const SETTLED_STATES: readonly DeliveryState[] = ['delivered', 'failed', 'parked', 'disabled-channel'];
+/**
+ * States that end a delivery until someone replays it: a queue message finding one is acked.
+ * `superseded`: not posted because the channel already had a newer revision of the incident.
+ */
+export const SETTLED_STATES: readonly DeliveryState[] = ['delivered', 'superseded', 'failed', 'parked', 'disabled-channel'];
 
 export interface DeliveryRecord {
   channelId: string;
@@ -82,6 +86,21 @@ export interface ChannelStatus {
   updatedAt: string;
 }
 
+/** Holds one incident on one channel while one of its revisions is posted (see `beginRevision`). */
+export interface RevisionToken {
+  channelId: string;
+  incidentId: string;
+  revision: number;
+  notificationId: string;
+}
+
+export type RevisionBegin =
+  | { outcome: 'go'; token: RevisionToken }
+  /** The channel already received this revision or a newer one (`deliveredId`: the notification that did). */
+  | { outcome: 'stale'; delivered: number; deliveredId: string | null }
+  /** Another revision of the incident is being posted to the channel until `until`. */
+  | { outcome: 'busy'; until: Date };
+
 export interface ListFilter {
   state?: DeliveryState;
   channelId?: string;
@@ -104,11 +123,21 @@ export interface DeliveryLedger {
   resetForReplay(record: DeliveryRecord, now: Date): Promise<boolean>;
   getChannelStatus(channelId: string): Promise<ChannelStatus | null>;
   disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void>;
+  /**
+   * Before posting `revision` of an incident to a channel: `stale` when the channel already has
+   * that revision or a newer one, `busy` while another revision of the incident is being posted
+   * there (its hold expires after `leaseMs`), otherwise `go`, holding the incident on the channel.
+   */
+  beginRevision(channelId: string, incidentId: string, revision: number, notificationId: string, options: { now: Date; leaseMs: number }): Promise<RevisionBegin>;
+  /** After the post: raises the channel's revision of the incident if it was posted, and releases the hold. */
+  endRevision(token: RevisionToken, posted: boolean, now: Date): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 const CHANNEL_ROW = '~channel';
+/** Rows `~rev|<incident>` in a channel's partition: the highest revision it received of an incident. */
+const REVISION_ROW_PREFIX = '~rev|';
 const CHUNK_CHARS = 30_000;
 const MAX_CHUNKS = 12;
 
@@ -125,6 +154,19 @@ interface DeliveryEntityProps {
   replays: number;
   chunks: number;
   [chunk: `m${number}`]: string;
+}
+
+interface RevisionEntityProps {
+  recordType: 'revision';
+  incidentId: string;
+  /** Highest revision posted to the channel (0: none), and the notification that posted it. */
+  delivered: number;
+  deliveredId: string;
+  /** The revision being posted now, by which notification, until when ('' / 0 when none). */
+  sending: number;
+  sendingId: string;
+  sendingUntil: string;
+  updatedAt: string;
 }
 
 interface ChannelEntityProps {
@@ -393,5 +435,88 @@ export class TableDeliveryLedger implements DeliveryLedger {
   async disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void> {
     const props: ChannelEntityProps = { recordType: 'channel', disabled: true, urlFingerprint, reason, updatedAt: now.toISOString() };
     await this.table.upsertEntity({ partitionKey: channelId, rowKey: CHANNEL_ROW, ...props }, 'Replace');
+  }
+
+  async beginRevision(
+    channelId: string,
+    incidentId: string,
+    revision: number,
+    notificationId: string,
+    options: { now: Date; leaseMs: number },
+  ): Promise<RevisionBegin> {
+    const token: RevisionToken = { channelId, incidentId, revision, notificationId };
+    return this.updateRevision<RevisionBegin>(token, (row) => {
+      if (row.delivered >= revision) return { result: { outcome: 'stale', delivered: row.delivered, deliveredId: row.deliveredId || null } };
+      const until = Date.parse(row.sendingUntil);
+      if (row.sendingId && row.sendingId !== notificationId && until > options.now.getTime()) {
+        return { result: { outcome: 'busy', until: new Date(until) } };
+      }
+      const write: RevisionEntityProps = {
+        ...row,
+        sending: revision,
+        sendingId: notificationId,
+        sendingUntil: new Date(options.now.getTime() + options.leaseMs).toISOString(),
+        updatedAt: options.now.toISOString(),
+      };
+      return { write, result: { outcome: 'go', token } };
+    });
+  }
+
+  async endRevision(token: RevisionToken, posted: boolean, now: Date): Promise<void> {
+    await this.updateRevision<void>(token, (row) => {
+      const ours = row.sendingId === token.notificationId;
+      const raise = posted && token.revision > row.delivered;
+      if (!ours && !raise) return { result: undefined };
+      const write: RevisionEntityProps = {
+        ...row,
+        delivered: raise ? token.revision : row.delivered,
+        deliveredId: raise ? token.notificationId : row.deliveredId,
+        ...(ours ? { sending: 0, sendingId: '', sendingUntil: '' } : {}),
+        updatedAt: now.toISOString(),
+      };
+      return { write, result: undefined };
+    });
+  }
+
+  /**
+   * Reads the incident's revision row on the channel and lets `decide` say what to return and,
+   * optionally, the row to write first (ETag-guarded; a conflict reads and decides again).
+   */
+  private async updateRevision<T>(
+    token: RevisionToken,
+    decide: (row: RevisionEntityProps) => { result: T; write?: RevisionEntityProps },
+  ): Promise<T> {
+    const rowKey = `${REVISION_ROW_PREFIX}${escapeKey(token.incidentId)}`;
+    const text = (v: unknown) => (typeof v === 'string' ? v : '');
+    const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+    for (let round = 0; round < 6; round++) {
+      let existing: TableEntityResult<Record<string, unknown>> | null = null;
+      try {
+        existing = await this.table.getEntity<Record<string, unknown>>(token.channelId, rowKey);
+      } catch (error) {
+        if (statusCode(error) !== 404) throw error;
+      }
+      const decision = decide({
+        recordType: 'revision',
+        incidentId: token.incidentId,
+        delivered: count(existing?.delivered),
+        deliveredId: text(existing?.deliveredId),
+        sending: count(existing?.sending),
+        sendingId: text(existing?.sendingId),
+        sendingUntil: text(existing?.sendingUntil),
+        updatedAt: text(existing?.updatedAt),
+      });
+      if (!decision.write) return decision.result;
+      const entity = { partitionKey: token.channelId, rowKey, ...decision.write };
+      try {
+        if (existing) await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
+        else await this.table.createEntity(entity);
+        return decision.result;
+      } catch (error) {
+        if (statusCode(error) === 412 || statusCode(error) === 409 || statusCode(error) === 404) continue;
+        throw error;
+      }
+    }
+    throw new Error(`ledger contention on the revision of an incident on ${token.channelId}`);
   }
 }

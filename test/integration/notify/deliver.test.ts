@@ -210,26 +210,32 @@ describe('deliverMessage', () => {
     expect(teams.requests).toHaveLength(1);
   });
 
-  test('crash between the webhook post and the ledger write: reposted once with the same webhook-id', async () => {
+  test.each([
+    // Dies before the revision is recorded: the post is repeated under the same webhook-id.
+    ['endRevision', 2, 'delivered'],
+    // Dies after the revision was recorded: the redelivery finds it posted and does not post again.
+    ['markDelivered', 1, 'duplicate'],
+  ] as const)('crash between the webhook post and %s: %i post(s) with the same webhook-id', async (method, posts, status) => {
     let fail = true;
     const bench = await createBench(channels(), {
       ledger: (real) =>
         Object.assign(Object.create(real) as DeliveryLedger, {
-          markDelivered: async (...args: Parameters<DeliveryLedger['markDelivered']>) => {
+          [method]: async (...args: unknown[]) => {
             if (fail) {
               fail = false;
               throw new Error('crash');
             }
-            return real.markDelivered(...args);
+            return (real[method] as (...a: unknown[]) => Promise<unknown>).apply(real, args);
           },
         }),
     });
     await expect(bench.deliver(hookMessage())).rejects.toThrow('crash');
     bench.clock.advance(61_000);
-    expect((await bench.deliver(hookMessage())).status).toBe('delivered');
+    expect((await bench.deliver(hookMessage())).status).toBe(status);
     expect(healthAlerts(bench)).toEqual([]);
-    expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([hookMessage().notificationId, hookMessage().notificationId]);
+    expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual(Array(posts).fill(hookMessage().notificationId));
     expect(hook.requests.every((r) => r.verified?.ok)).toBe(true);
+    expect((await bench.ledger.get('soar', hookMessage().notificationId))?.state).toBe('delivered');
   });
 
   test('a channel removed from the settings: parked as unknown-channel + health alert', async () => {

@@ -22,6 +22,21 @@ describe('planWindows', () => {
     expect(plan.lost).toBeNull();
   });
 
+  test('before the first checkpoint, a recorded origin is where every cycle starts (no overlap needed)', () => {
+    const origin = new Date('2026-11-26T09:00:00.000Z');
+    const plan = planWindows({ ...base, checkpoint: null, origin });
+    expect(plan.windows[0]!.start).toEqual(origin);
+    expect(plan.windows.map((w) => w.end.getTime() - w.start.getTime())).toEqual([6 * HOUR, 6 * HOUR, 6 * HOUR, 6 * HOUR]);
+    expect(plan.caughtUp).toBe(false);
+    // Once a checkpoint exists, the origin no longer matters.
+    expect(planWindows({ ...base, checkpoint: new Date('2026-11-27T11:35:00.000Z'), origin }).windows[0]!.start.toISOString()).toBe(
+      '2026-11-27T11:25:00.000Z',
+    );
+    // An origin older than Defender keeps: the interval is reported lost, exactly.
+    const old = new Date(now.getTime() - DEFENDER_RETENTION_MS - 5 * HOUR);
+    expect(planWindows({ ...base, checkpoint: null, origin: old }).lost?.start).toEqual(old);
+  });
+
   test('a normal cycle starts at checkpoint minus overlap', () => {
     const plan = planWindows({ ...base, checkpoint: new Date('2026-11-27T11:35:00.000Z') });
     expect(plan.windows).toEqual([

@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: runs the five benchmarks of the issue "prove the pipeline runs close to the
- * cost of reading its input", prints one table (metric | median | spread | target | result) and
+ * cost of reading its input" and the worst-case row of issue #15, prints one table (metric | median | spread | target | result) and
  * writes every raw number, with machine info, to bench/results.json.
  *
- * Order: the cheap in-process figures first (allowlist scaling), then cold start and storage
+ * Order: the cheap in-process figures first (allowlist scaling, worst-case row), then cold start and storage
  * (child processes, Azurite), and last the 100,000-row cycles (pipeline ratio and memory), whose
  * repetitions (up to 5) take whatever is left of the time budget (BENCH_BUDGET_SECONDS, default
  * 245 s for this script, so that compile + bundle + bench stay under five minutes).
  *
- * Options: --only=allowlist,coldstart,storage,pipeline   --rows=N   --devices=N
+ * Options: --only=allowlist,worstrow,coldstart,storage,pipeline   --rows=N   --devices=N
  *          --budget=SECONDS   --runs=N (cycle children to run even past the budget; default 1)
+ *          --worst-rows=N (rows of each answer of the worst-case row figure; default 1,000)
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +22,10 @@ import { cycleSamples, memorySection, runCycleChildren, runWindowedChildren, win
 import { PIPELINE_TARGET, pipelineInput, pipelineSection, syntheticAnswer } from './pipeline';
 import { formatSummary, type ProfileSummary } from './profile';
 import { benchStorage } from './storage';
+import { benchWorstRow } from './worstRow';
 
-type SectionName = 'allowlist' | 'coldstart' | 'storage' | 'pipeline';
-const ALL_SECTIONS: SectionName[] = ['allowlist', 'coldstart', 'storage', 'pipeline'];
+type SectionName = 'allowlist' | 'worstrow' | 'coldstart' | 'storage' | 'pipeline';
+const ALL_SECTIONS: SectionName[] = ['allowlist', 'worstrow', 'coldstart', 'storage', 'pipeline'];
 /** This script's share of the five minutes; compiling and bundling take the rest. */
 const DEFAULT_BUDGET_SECONDS = 245;
 
@@ -34,6 +36,7 @@ interface Options {
   budgetMs: number;
   /** Cycle children run even past the budget (default 1: the five-minute limit wins). */
   minRuns: number;
+  worstRows: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -46,6 +49,7 @@ function parseOptions(argv: readonly string[]): Options {
     devices: Number(value('devices') ?? 2_000),
     budgetMs: (Number.isFinite(budgetSeconds) && budgetSeconds > 0 ? budgetSeconds : DEFAULT_BUDGET_SECONDS) * 1000,
     minRuns: Math.max(1, Math.min(5, Number(value('runs') ?? 1) || 1)),
+    worstRows: Math.max(10, Number(value('worst-rows') ?? 1_000) || 1_000),
   };
 }
 
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
 
   try {
     await run('allowlist', () => benchAllowlist({ findings: 20_000, repetitions: 5, devices: options.devices }));
+    await run('worstrow', () => benchWorstRow({ rows: options.worstRows, repetitions: 5, devices: 200 }));
     await run('coldstart', () => benchColdstart({ rounds: 5 }));
     await run('storage', () => benchStorage({ repetitions: 5, incidentRepetitions: 2, newIncidents: 1_000 }));
     await run('pipeline', async () => {
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const order = ['pipeline', 'allowlist', 'memory', 'coldstart', 'storage'];
+  const order = ['pipeline', 'allowlist', 'worstrow', 'memory', 'coldstart', 'storage'];
   const rows = order.flatMap((name) => sections[name]?.rows ?? []);
   const notes = order.flatMap((name) => sections[name]?.notes ?? []);
   const totalSeconds = (now() - started) / 1000;

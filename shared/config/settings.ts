@@ -85,10 +85,42 @@ export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'NOTIFY_CHANNELS'
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Variables the platform sets when the app runs in Azure (App Service and Azure Functions on every
+ * plan, including Flex Consumption; Container Apps), never set by Core Tools or the CLI locally.
+ */
+export const AZURE_PLATFORM_VARIABLES = ['WEBSITE_INSTANCE_ID', 'WEBSITE_SITE_NAME', 'WEBSITE_OWNER_NAME', 'WEBSITE_RESOURCE_GROUP', 'CONTAINER_APP_NAME'] as const;
+
+/**
+ * Switches for tests, the demo and local development, each with the values that turn it on. Each
+ * opens a door that must stay shut in Azure (both allowlist roles without authentication, http and
+ * loopback receivers, a folder channel, Graph without a token, the storage emulator), so the app
+ * refuses to start in Azure while one is on. test/unit/config/azureRefusal.test.ts checks that
+ * every "Tests/Demo/Local development only" setting of the reference is listed here.
+ */
+export const LOCAL_ONLY_SETTINGS: readonly { name: string; isOn: (value: string) => boolean; purpose: string }[] = [
+  { name: 'ALLOWLIST_DEV_PRINCIPAL', isOn: () => true, purpose: 'local development only (all allowlist roles without authentication)' },
+  { name: 'DELIVERY_ALLOW_LOOPBACK', isOn: (v) => v.toLowerCase() !== 'false', purpose: 'tests only (http and loopback receivers)' },
+  { name: 'NOTIFY_ALLOW_FOLDER', isOn: (v) => v.toLowerCase() !== 'false', purpose: 'demo only (the folder channel)' },
+  { name: 'GRAPH_AUTH', isOn: (v) => v.toLowerCase() === 'none', purpose: 'set to none, for tests only (Graph without a token)' },
+  { name: 'GRAPH_BASE_URL', isOn: (v) => isLoopbackUrl(v), purpose: 'a loopback address, for tests only (a local Graph stand-in)' },
+  { name: 'Storage', isOn: isDevelopmentStorage, purpose: 'the storage emulator, for local development only' },
+  { name: 'AzureWebJobsStorage', isOn: isDevelopmentStorage, purpose: 'the storage emulator, for local development only' },
+];
+
+function isDevelopmentStorage(value: string): boolean {
+  return /(^|;)\s*UseDevelopmentStorage\s*=\s*true\s*(;|$)/i.test(value);
+}
+
 /** Collects problems instead of throwing on the first, so an operator fixes them all at once. */
 class Reader {
   readonly problems: string[] = [];
   constructor(private readonly env: Env) {}
+
+  /** A variable of the hosting platform (not a setting of this app). */
+  platform(name: string): string | undefined {
+    return this.raw(name);
+  }
 
   raw(name: string): string | undefined {
     const value = this.env[name];
@@ -299,8 +331,19 @@ export function loadSettings(env: Env = process.env): Settings {
       allowFolderChannels: r.raw('NOTIFY_ALLOW_FOLDER') === 'true',
     },
   };
+  refuseLocalOnlyInAzure(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return settings;
+}
+
+function refuseLocalOnlyInAzure(r: Reader): void {
+  const marker = AZURE_PLATFORM_VARIABLES.find((name) => r.platform(name) !== undefined);
+  if (!marker) return;
+  for (const { name, isOn, purpose } of LOCAL_ONLY_SETTINGS) {
+    const value = r.raw(name);
+    if (value === undefined || !isOn(value)) continue;
+    r.problems.push(`${name} is ${purpose} and is refused when the app runs in Azure (${marker} is set): remove the app setting`);
+  }
 }
 
 /** A log-safe view: secrets and connection strings replaced by whether they are set. */

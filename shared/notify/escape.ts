@@ -9,6 +9,7 @@
  * second line of defence for anything that ends up in a markdown-processed field (TextBlock,
  * Fact): it backslash-escapes every markdown special character as well.
  */
+import TLDS from 'tlds';
 
 /** Characters that change how text is displayed without being visible themselves. */
 const INVISIBLE_OR_BIDI =
@@ -50,12 +51,56 @@ export function neutralizeText(value: string): string {
 }
 
 /**
- * Breaks what clients auto-link: `scheme://` becomes `scheme[:]//` and `www.` becomes `www[.]`,
- * the notation analysts already use for defanged indicators. The exact text stays available in
- * the webhook payload and in Defender.
+ * Full stops that IDNA (UTS #46) maps to `.` in a host name: full-width U+FF0E, ideographic U+3002
+ * and half-width ideographic U+FF61. `evil。com` opens evil.com in a browser.
+ */
+const IDNA_DOTS = /[\uFF0E\u3002\uFF61]/g;
+/**
+ * A `:` after a scheme of two or more characters and before `/` or `\`: browsers read
+ * `https:\\host`, `https:/host` and `https:/\\host` as `https://host`. A drive letter (`C:\`)
+ * has a one-letter "scheme" and is left alone. Checked at each colon (lookbehind), so linear.
+ */
+const SCHEME_SEPARATOR = /(?<=[a-z0-9+.-]{2}):(?=[/\\])/gi;
+/** Maximal runs of host-name characters (letters, digits, marks, `-` and dots). */
+const HOST_RUN = /[\p{L}\p{N}\p{M}.-]+/gu;
+/** Delegated top-level domains (IANA root zone, via the `tlds` package), lower case. */
+const TOP_LEVEL_DOMAINS: ReadonlySet<string> = new Set(TLDS.map((t) => t.toLowerCase()));
+
+/**
+ * A host name a linkifier would recognise: two or more non-empty labels, the last a delegated
+ * top-level domain (or an IDN `xn--` label). `certutil.exe`, `$cert.Thumbprint` and
+ * `1.3.6.1.5.5.7.3.3` are not; `evil.com`, `cdn.evil.co.uk` and `invoice.zip` are.
+ */
+function isHostName(run: string): boolean {
+  const labels = run.split('.');
+  if (labels.length < 2 || labels.some((l) => l === '')) return false;
+  const last = (labels[labels.length - 1] ?? '').toLowerCase();
+  return TOP_LEVEL_DOMAINS.has(last) || /^xn--[a-z0-9-]+$/.test(last);
+}
+
+function defangHostRun(run: string): string {
+  // Dots at the ends of a run are punctuation ("see evil.com."), not part of the name.
+  const lead = /^[.]*/.exec(run)?.[0] ?? '';
+  const trail = /[.]*$/.exec(run.slice(lead.length))?.[0] ?? '';
+  const core = run.slice(lead.length, run.length - trail.length);
+  return isHostName(core) ? `${lead}${core.replace(/\./g, '[.]')}${trail}` : run;
+}
+
+/**
+ * Breaks what clients auto-link, in the notation analysts already use for defanged indicators:
+ * scheme separators (`scheme[:]//`, also with backslashes or one slash), `www.` (`www[.]`), every
+ * dot of a bare domain on a delegated top-level domain (`evil[.]com`), and full stops that IDNA
+ * reads as dots (shown as `[U+3002]` markers). File names and PowerShell member access keep their
+ * dots: their last label is not a top-level domain. The exact text stays available in the
+ * webhook payload and in Defender. Linear in the length of the text.
  */
 export function defangUrls(value: string): string {
-  return value.replace(/:\/\//g, '[:]//').replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}[.]`);
+  return value
+    .replace(IDNA_DOTS, (m) => codePointMarker(m.codePointAt(0) ?? 0))
+    .replace(/:\/\//g, '[:]//')
+    .replace(SCHEME_SEPARATOR, '[:]')
+    .replace(HOST_RUN, defangHostRun)
+    .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}[.]`);
 }
 
 /** Markdown specials of the Teams/Adaptive Cards subset and of CommonMark, plus `<` and templating braces. */

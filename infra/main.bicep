@@ -3,10 +3,13 @@
 // group, one module per concern under app/. Deployed by `azd up` (azure.yaml) or by
 // `az deployment sub create --template-file infra/main.bicep` (docs/DEPLOY.md).
 //
-// Identity: one user-assigned managed identity is the function app's only identity. It reads and
-// writes storage (host, deployment package, tables, queues), sends telemetry to Application
-// Insights with Entra authentication, resolves the NOTIFY_CHANNELS Key Vault reference, and calls
-// Microsoft Graph runHuntingQuery with the application permission ThreatHunting.Read.All.
+// Two function apps, two identities (docs/security.md): the hunting app (hunt timer, deliver queue
+// trigger) runs as the hunting identity, the only one that holds the Microsoft Graph permission
+// ThreatHunting.Read.All; the allowlist API app runs as the API identity, which may only read and
+// write the allowlist tables and announce changes. Each app has its own host storage account and
+// deployment package, so neither identity can reach the other's code. Data roles are scoped per
+// table and queue (app/rbac.bicep). privateNetworking puts storage and Key Vault behind private
+// endpoints with public access off and the apps on VNet integration.
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------
@@ -41,8 +44,14 @@ param principalType string = 'User'
 param resourceGroupName string = ''
 param functionAppName string = ''
 param functionPlanName string = ''
+param apiAppName string = ''
+param apiPlanName string = ''
 param identityName string = ''
+param apiIdentityName string = ''
 param storageAccountName string = ''
+param huntingHostStorageAccountName string = ''
+param apiHostStorageAccountName string = ''
+param virtualNetworkName string = ''
 param logAnalyticsName string = ''
 param applicationInsightsName string = ''
 param keyVaultName string = ''
@@ -52,10 +61,11 @@ param keyVaultName string = ''
 // ---------------------------------------------------------------------------------------------
 
 @allowed([
+  512
   2048
   4096
 ])
-@description('Memory of each Flex Consumption instance.')
+@description('Memory of each Flex Consumption instance of the hunting app. 512 MB fits HUNT_ROW_LIMIT 25,000 (docs/benchmarks.md); a larger HUNT_ROW_LIMIT needs 2048. The API app always uses 512.')
 param instanceMemoryMB int = 2048
 
 @minValue(40)
@@ -98,8 +108,21 @@ param allowlistReaderIds array = []
 @description('Object ids of users, groups or service principals to assign Allowlist.Read and Allowlist.Write (createAuthApp only).')
 param allowlistWriterIds array = []
 
-@description('Assign the Microsoft Graph application permission ThreatHunting.Read.All to the managed identity with the Microsoft Graph Bicep extension. Needs Privileged Role Administrator (or Global Administrator). False: run scripts/grant-graph-permission.sh afterwards.')
-param grantGraphPermission bool = true
+@description('Assign the Microsoft Graph application permission ThreatHunting.Read.All to the hunting identity with the Microsoft Graph Bicep extension. Needs Privileged Role Administrator (or Global Administrator) and can fail on a first run while the new identity replicates in Entra ID. False (the default): run scripts/grant-graph-permission.sh after provisioning (docs/deployment.md).')
+param grantGraphPermission bool = false
+
+// ---------------------------------------------------------------------------------------------
+// Network
+// ---------------------------------------------------------------------------------------------
+
+@description('Private networking: storage and Key Vault only through private endpoints (public network access disabled, default-deny network rules), both apps on VNet integration. The operator\'s CLI then works only from inside the network.')
+param privateNetworking bool = false
+
+@description('Address space of the virtual network (privateNetworking only); three /24 subnets are carved from its start.')
+param vnetAddressPrefix string = '10.90.0.0/16'
+
+@description('Private DNS zone of Key Vault in this cloud (privateNetworking only).')
+param keyVaultPrivateDnsZoneName string = 'privatelink.vaultcore.azure.net'
 
 // ---------------------------------------------------------------------------------------------
 // Alerts
@@ -134,7 +157,9 @@ var tags = {
   application: 'codesign-hunt'
 }
 var appName = !empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}codesign-${resourceToken}'
+var apiName = !empty(apiAppName) ? apiAppName : '${abbrs.webSitesFunctions}codesign-api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
+var apiDeploymentContainerName = 'app-package-${take(apiName, 32)}-${take(resourceToken, 7)}'
 var authAppUniqueName = 'codesign-hunt-${resourceToken}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -157,6 +182,28 @@ module identity 'app/identity.bicep' = {
   }
 }
 
+module apiIdentity 'app/identity.bicep' = {
+  name: 'api-identity'
+  scope: rg
+  params: {
+    name: !empty(apiIdentityName) ? apiIdentityName : '${abbrs.managedIdentityUserAssignedIdentities}codesign-api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: !empty(virtualNetworkName) ? virtualNetworkName : '${abbrs.networkVirtualNetworks}codesign-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    keyVaultPrivateDnsZoneName: keyVaultPrivateDnsZoneName
+  }
+}
+
 module storage 'app/storage.bicep' = {
   name: 'storage'
   scope: rg
@@ -164,8 +211,32 @@ module storage 'app/storage.bicep' = {
     name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
     location: location
     tags: tags
-    deploymentContainerName: deploymentContainerName
     notificationQueue: notificationQueue
+    privateNetworking: privateNetworking
+  }
+}
+
+module huntingHostStorage 'app/host-storage.bicep' = {
+  name: 'hunting-host-storage'
+  scope: rg
+  params: {
+    name: !empty(huntingHostStorageAccountName) ? huntingHostStorageAccountName : '${abbrs.storageStorageAccounts}hunt${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    privateNetworking: privateNetworking
+  }
+}
+
+module apiHostStorage 'app/host-storage.bicep' = {
+  name: 'api-host-storage'
+  scope: rg
+  params: {
+    name: !empty(apiHostStorageAccountName) ? apiHostStorageAccountName : '${abbrs.storageStorageAccounts}api${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: apiDeploymentContainerName
+    privateNetworking: privateNetworking
   }
 }
 
@@ -188,20 +259,86 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     notifyChannelsJson: notifyChannelsJson
+    privateNetworking: privateNetworking
   }
 }
+
+// One private endpoint per storage service the apps use, and one for Key Vault.
+var privateEndpointTargets = privateNetworking
+  ? [
+      { name: 'table', groupId: 'table', targetId: storage.outputs.id, zoneId: network.outputs.tableZoneId }
+      { name: 'queue', groupId: 'queue', targetId: storage.outputs.id, zoneId: network.outputs.queueZoneId }
+      { name: 'hunting-blob', groupId: 'blob', targetId: huntingHostStorage.outputs.id, zoneId: network.outputs.blobZoneId }
+      { name: 'api-blob', groupId: 'blob', targetId: apiHostStorage.outputs.id, zoneId: network.outputs.blobZoneId }
+      { name: 'vault', groupId: 'vault', targetId: keyVault.outputs.id, zoneId: network.outputs.vaultZoneId }
+    ]
+  : []
+
+module privateEndpoints 'app/private-endpoint.bicep' = [
+  for target in privateEndpointTargets: {
+    name: 'pe-${target.name}'
+    scope: rg
+    params: {
+      name: '${abbrs.networkPrivateEndpoints}codesign-${target.name}-${resourceToken}'
+      location: location
+      tags: tags
+      subnetId: network.outputs.privateEndpointSubnetId
+      targetId: target.targetId
+      groupId: target.groupId
+      privateDnsZoneId: target.zoneId
+    }
+  }
+]
 
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
   params: {
-    storageAccountName: storage.outputs.name
+    dataStorageAccountName: storage.outputs.name
+    huntingHostStorageAccountName: huntingHostStorage.outputs.name
+    apiHostStorageAccountName: apiHostStorage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
-    identityPrincipalId: identity.outputs.principalId
+    huntingPrincipalId: identity.outputs.principalId
+    apiPrincipalId: apiIdentity.outputs.principalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
+    notificationQueue: notificationQueue
   }
+}
+
+module apiApp 'app/function.bicep' = {
+  name: 'api-function'
+  scope: rg
+  params: {
+    name: apiName
+    planName: !empty(apiPlanName) ? apiPlanName : '${abbrs.webServerFarms}api-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityId: apiIdentity.outputs.id
+    identityClientId: apiIdentity.outputs.clientId
+    hostStorageAccountName: apiHostStorage.outputs.name
+    dataStorageAccountName: storage.outputs.name
+    deploymentContainerName: apiDeploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    notifyChannelsSecretName: keyVault.outputs.notifyChannelsSecretName
+    instanceMemoryMB: 512
+    maximumInstanceCount: maximumInstanceCount
+    virtualNetworkSubnetId: privateNetworking ? network.outputs.apiSubnetId : ''
+    tenantName: tenantName
+    huntRules: huntRules
+    huntSchedule: huntSchedule
+    graphBaseUrl: graphBaseUrl
+    notificationQueue: notificationQueue
+  }
+  // The identity's roles exist before the app starts and reads its package; with private
+  // networking, the endpoints exist before the app resolves storage through them.
+  dependsOn: [
+    rbac
+    privateEndpoints
+  ]
 }
 
 module functionApp 'app/function.bicep' = {
@@ -212,25 +349,28 @@ module functionApp 'app/function.bicep' = {
     planName: !empty(functionPlanName) ? functionPlanName : '${abbrs.webServerFarms}${resourceToken}'
     location: location
     tags: tags
+    serviceName: 'hunting'
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
-    storageAccountName: storage.outputs.name
+    hostStorageAccountName: huntingHostStorage.outputs.name
+    dataStorageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
     notifyChannelsSecretName: keyVault.outputs.notifyChannelsSecretName
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    virtualNetworkSubnetId: privateNetworking ? network.outputs.huntingSubnetId : ''
+    allowlistBaseUrl: apiApp.outputs.url
     tenantName: tenantName
     huntRules: huntRules
     huntSchedule: huntSchedule
     graphBaseUrl: graphBaseUrl
     notificationQueue: notificationQueue
   }
-  // The identity's data roles exist before the app starts, resolves its Key Vault reference and
-  // reads its deployment package.
   dependsOn: [
     rbac
+    privateEndpoints
   ]
 }
 
@@ -247,16 +387,18 @@ module authApp 'app/auth-app.bicep' = if (createAuthApp) {
 
 var effectiveAuthClientId = createAuthApp ? authApp.outputs.appId : authClientId
 
+// App Service authentication in front of the API app (the hunting app has no HTTP functions).
 module auth 'app/auth.bicep' = {
   name: 'auth'
   scope: rg
   params: {
-    functionAppName: functionApp.outputs.name
+    functionAppName: apiApp.outputs.name
     clientId: effectiveAuthClientId
     allowedAudiences: createAuthApp ? [authApp.outputs.appId, authApp.outputs.identifierUri] : (empty(authClientId) ? [] : [authClientId, 'api://${authClientId}'])
   }
 }
 
+// Only the hunting identity may query Defender.
 module graphPermission 'app/graph-permission.bicep' = if (grantGraphPermission) {
   name: 'graph-permission'
   scope: rg
@@ -289,10 +431,13 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
-output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
+output AZURE_API_APP_NAME string = apiApp.outputs.name
+output AZURE_API_APP_URL string = apiApp.outputs.url
+// The hunting identity (scripts/grant-graph-permission.sh reads AZURE_IDENTITY_PRINCIPAL_ID).
 output AZURE_IDENTITY_NAME string = identity.outputs.name
 output AZURE_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_API_IDENTITY_PRINCIPAL_ID string = apiIdentity.outputs.principalId
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
@@ -300,3 +445,4 @@ output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AUTH_CLIENT_ID string = effectiveAuthClientId
 output GRAPH_PERMISSION_GRANTED_BY_BICEP bool = grantGraphPermission
+output PRIVATE_NETWORKING bool = privateNetworking

@@ -1,5 +1,10 @@
-// The Flex Consumption plan (FC1) and the function app: Linux, Node.js 22, deployment package in
-// a blob container read with the user-assigned identity, and the app settings.
+// One Flex Consumption plan (FC1) and its function app: Linux, Node.js 22, deployment package in
+// a blob container of the app's own host storage account read with the app's user-assigned
+// identity, and the app settings. main.bicep uses it twice: the hunting app (hunt, deliver) and the
+// allowlist API app, each with its own identity, host storage and package (azure.yaml services).
+// Basic (user name and password) publishing credentials are off for SCM and FTP: deployments
+// authenticate with Entra ID. With a subnet, outbound traffic goes through the virtual network
+// (VNet integration), where the storage and Key Vault private endpoints are.
 //
 // App settings are exactly (test/unit/config/settingsConsistency.test.ts keeps them in step):
 //   - every setting of shared/config/reference.ts whose `azure` is 'bicep' or 'secret' (the
@@ -19,15 +24,27 @@ param serviceName string = 'functions'
 
 param identityId string
 param identityClientId string
-param storageAccountName string
+@description('The app\'s own account: host storage (AzureWebJobsStorage) and the deployment container.')
+param hostStorageAccountName string
+@description('The data account: the app\'s tables and queues.')
+param dataStorageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
 param keyVaultName string
 param notifyChannelsSecretName string
 
 param runtimeVersion string = '22'
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
+@description('Subnet (delegated to Microsoft.App/environments) for VNet integration; empty: none.')
+param virtualNetworkSubnetId string = ''
+@description('ALLOWLIST_BASE_URL: the allowlist API app\'s URL; empty: this app\'s own URL (the API app itself).')
+param allowlistBaseUrl string = ''
 
 param tenantName string
 param huntRules string
@@ -35,8 +52,12 @@ param huntSchedule string
 param graphBaseUrl string
 param notificationQueue string
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource dataStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: dataStorageAccountName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -75,6 +96,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     // Key Vault references resolve with the user-assigned identity, not a system-assigned one.
     keyVaultReferenceIdentity: identityId
     siteConfig: {
@@ -84,7 +106,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId
@@ -103,10 +125,28 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Deployments and the Kudu/SCM site authenticate with Entra ID only: no publishing user name and
+// password that could be phished or leaked from a publish profile.
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
 // Service endpoints without the trailing slash the account reports.
-var blobEndpoint = storage.properties.primaryEndpoints.blob
-var queueEndpoint = storage.properties.primaryEndpoints.queue
-var tableEndpoint = storage.properties.primaryEndpoints.table
+var blobEndpoint = hostStorage.properties.primaryEndpoints.blob
+var queueEndpoint = dataStorage.properties.primaryEndpoints.queue
+var tableEndpoint = dataStorage.properties.primaryEndpoints.table
 
 // A child resource (not siteConfig.appSettings) so that settings can use the site's own host name.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
@@ -133,7 +173,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Storage__queueServiceUri: endsWith(queueEndpoint, '/') ? substring(queueEndpoint, 0, length(queueEndpoint) - 1) : queueEndpoint
     Storage__credential: 'managedidentity'
     Storage__clientId: identityClientId
-    ALLOWLIST_BASE_URL: 'https://${site.properties.defaultHostName}'
+    ALLOWLIST_BASE_URL: empty(allowlistBaseUrl) ? 'https://${site.properties.defaultHostName}' : allowlistBaseUrl
     NOTIFICATION_QUEUE: notificationQueue
 
     // codesign-hunt: shared/config/reference.ts, azure: 'secret' (Key Vault references; a

@@ -1,4 +1,4 @@
-// Key Vault in RBAC mode for the one secret the app has: notify-channels, the NOTIFY_CHANNELS
+// Key Vault in RBAC mode, with purge protection, for the one secret the app has: notify-channels, the NOTIFY_CHANNELS
 // JSON (Teams Workflow URLs carry their signature in the query string; webhook channels carry
 // whsec_ signing secrets). The function app reads it through a Key Vault reference with its
 // user-assigned identity (keyVaultReferenceIdentity, role Key Vault Secrets User in rbac.bicep).
@@ -13,8 +13,8 @@ param tags object = {}
 @secure()
 param notifyChannelsJson string = ''
 
-@description('Purge protection cannot be turned off again once on; with it, a deleted vault name stays taken for the retention period.')
-param enablePurgeProtection bool = false
+@description('No public network access and default-deny network rules; reached through a private endpoint.')
+param privateNetworking bool = false
 
 var notifyChannelsSecretName = 'notify-channels'
 
@@ -31,13 +31,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    // The API accepts only true or absent for purge protection.
-    enablePurgeProtection: enablePurgeProtection ? true : null
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    // A deleted vault (and the webhook secrets in it) stays recoverable for the retention period
+    // and nobody can purge it early, an attacker with the deployer's rights included. It cannot be
+    // turned off again, and the vault name stays taken until the retention ends (azd down --purge
+    // then leaves it soft-deleted).
+    enablePurgeProtection: true
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: privateNetworking ? { defaultAction: 'Deny', bypass: 'None' } : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 

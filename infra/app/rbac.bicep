@@ -1,21 +1,31 @@
-// Azure role assignments. The function app's identity gets only the data roles it needs:
-//   Storage Blob Data Owner        storage account  Functions host (AzureWebJobsStorage: keys,
-//                                                    timer schedule monitor, locks; the host creates
-//                                                    its containers) and the deployment package
-//   Storage Queue Data Contributor storage account  notifications queue: deliver trigger (read,
-//                                                    process), enqueue, poison queue
-//   Storage Table Data Contributor storage account  checkpoints, incidents, recentsteps, allowlist,
-//                                                    allowlistaudit, deliveries
-//   Monitoring Metrics Publisher   App Insights     telemetry with Entra authentication
-//   Key Vault Secrets User         Key Vault        NOTIFY_CHANNELS Key Vault reference
-// The optional operator (azd's AZURE_PRINCIPAL_ID) gets Key Vault Secrets Officer to set
-// notify-channels, and table/queue data access for the codesign-hunt CLI (runs, allowlist,
-// deliveries replay).
+// Azure role assignments: each identity gets the data roles its code needs, scoped to the tables,
+// queues and accounts it uses, never the whole data account (storage-data-role.bicep).
+//
+// Hunting identity (the hunting app: hunt timer, deliver queue trigger; also holds the Microsoft
+// Graph permission ThreatHunting.Read.All, graph-permission.bicep or the script):
+//   Storage Blob Data Owner         its own host account   host storage and its deployment package
+//   Storage Table Data Contributor  checkpoints, incidents, recentsteps, deliveries; allowlist (the
+//                                   hunt adds hit counters to the entries' partitions)
+//   Storage Table Data Reader       allowlistaudit         entries count only with an audit record
+//   Storage Queue Data Contributor  notifications, -poison enqueue, deliver trigger, poison queue
+// API identity (the allowlist API app; no Graph permission):
+//   Storage Blob Data Owner         its own host account   host storage and its deployment package
+//   Storage Table Data Contributor  allowlist, allowlistaudit   entries and their audit trail
+//   Storage Queue Data Message Sender  notifications       announces every allowlist change
+// Both: Monitoring Metrics Publisher on Application Insights (telemetry with Entra ID) and Key
+// Vault Secrets User on the vault (the NOTIFY_CHANNELS reference).
+// Operator (optional; azd's AZURE_PRINCIPAL_ID, a person): Key Vault Secrets Officer (to set
+// notify-channels) and read-only data roles for the codesign-hunt CLI (runs, allowlist list and
+// export, deliveries list). People change the allowlist through the API, which audits and
+// announces every change; nobody but the API's identity can write its tables.
 
-param storageAccountName string
+param dataStorageAccountName string
+param huntingHostStorageAccountName string
+param apiHostStorageAccountName string
 param applicationInsightsName string
 param keyVaultName string
-param identityPrincipalId string
+param huntingPrincipalId string
+param apiPrincipalId string
 param operatorPrincipalId string = ''
 @allowed([
   'User'
@@ -23,18 +33,55 @@ param operatorPrincipalId string = ''
   'Group'
 ])
 param operatorPrincipalType string = 'User'
+param notificationQueue string = 'notifications'
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
+var poisonQueue = '${notificationQueue}-poison'
+
+// principal | kind | table or queue | role. One row per assignment, so a reader sees them all.
+var huntingDataRoles = [
+  { kind: 'table', name: 'checkpoints', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'incidents', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'recentsteps', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'deliveries', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataReader }
+  { kind: 'queue', name: notificationQueue, roleId: roles.storageQueueDataContributor }
+  { kind: 'queue', name: poisonQueue, roleId: roles.storageQueueDataContributor }
+]
+var apiDataRoles = [
+  { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataContributor }
+  { kind: 'queue', name: notificationQueue, roleId: roles.storageQueueDataMessageSender }
+]
+var operatorDataRoles = empty(operatorPrincipalId)
+  ? []
+  : [
+      { kind: 'table', name: 'checkpoints', roleId: roles.storageTableDataReader }
+      { kind: 'table', name: 'incidents', roleId: roles.storageTableDataReader }
+      { kind: 'table', name: 'deliveries', roleId: roles.storageTableDataReader }
+      { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataReader }
+      { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataReader }
+      { kind: 'queue', name: poisonQueue, roleId: roles.storageQueueDataReader }
+    ]
+
+resource huntingHost 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: huntingHostStorageAccountName
+}
+
+resource apiHost 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: apiHostStorageAccountName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -45,61 +92,102 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
 }
 
-// --- The function app's managed identity ---------------------------------------------------
+// --- Data roles, per table and queue ---------------------------------------------------------
 
-var appStorageRoles = [
-  roles.storageBlobDataOwner
-  roles.storageQueueDataContributor
-  roles.storageTableDataContributor
+module huntingData 'storage-data-role.bicep' = [
+  for (role, i) in huntingDataRoles: {
+    name: 'rbac-hunting-${i}'
+    params: {
+      storageAccountName: dataStorageAccountName
+      kind: role.kind
+      name: role.name
+      principalId: huntingPrincipalId
+      roleId: role.roleId
+    }
+  }
 ]
 
-resource appStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in appStorageRoles: {
-    name: guid(storage.id, identityPrincipalId, roleId)
-    scope: storage
+module apiData 'storage-data-role.bicep' = [
+  for (role, i) in apiDataRoles: {
+    name: 'rbac-api-${i}'
+    params: {
+      storageAccountName: dataStorageAccountName
+      kind: role.kind
+      name: role.name
+      principalId: apiPrincipalId
+      roleId: role.roleId
+    }
+  }
+]
+
+module operatorData 'storage-data-role.bicep' = [
+  for (role, i) in operatorDataRoles: {
+    name: 'rbac-operator-${i}'
+    params: {
+      storageAccountName: dataStorageAccountName
+      kind: role.kind
+      name: role.name
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
+      roleId: role.roleId
+    }
+  }
+]
+
+// --- Each app's own host storage and deployment package ----------------------------------------
+
+resource huntingHostOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(huntingHost.id, huntingPrincipalId, roles.storageBlobDataOwner)
+  scope: huntingHost
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: huntingPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource apiHostOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(apiHost.id, apiPrincipalId, roles.storageBlobDataOwner)
+  scope: apiHost
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: apiPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- Telemetry and the NOTIFY_CHANNELS secret, for both identities ---------------------------
+
+var appPrincipals = [
+  huntingPrincipalId
+  apiPrincipalId
+]
+
+resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for principalId in appPrincipals: {
+    name: guid(applicationInsights.id, principalId, roles.monitoringMetricsPublisher)
+    scope: applicationInsights
     properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: identityPrincipalId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+      principalId: principalId
       principalType: 'ServicePrincipal'
     }
   }
 ]
 
-resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(applicationInsights.id, identityPrincipalId, roles.monitoringMetricsPublisher)
-  scope: applicationInsights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-    principalId: identityPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identityPrincipalId, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: identityPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// --- The operator (optional) ---------------------------------------------------------------
-
-var operatorStorageRoles = empty(operatorPrincipalId) ? [] : [roles.storageQueueDataContributor, roles.storageTableDataContributor]
-
-resource operatorStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in operatorStorageRoles: {
-    name: guid(storage.id, operatorPrincipalId, roleId)
-    scope: storage
+resource appSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for principalId in appPrincipals: {
+    name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
+    scope: vault
     properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: operatorPrincipalId
-      principalType: operatorPrincipalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
     }
   }
 ]
+
+// --- The operator (optional) ---------------------------------------------------------------
 
 resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(vault.id, operatorPrincipalId, roles.keyVaultSecretsOfficer)

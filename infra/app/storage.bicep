@@ -1,6 +1,8 @@
-// One storage account for the Functions host (AzureWebJobsStorage: keys, timer schedule monitor,
-// singleton locks), the Flex Consumption deployment package container, and the app's tables and
-// queues. Shared keys are disabled: every client (host, app, operators) uses Entra ID.
+// The data account: the app's tables and queues, nothing else (each function app's host storage
+// and deployment package live in its own account, host-storage.bicep, so neither identity can
+// touch the other app's code). Shared keys are disabled: every client uses Entra ID, with roles
+// scoped per table and queue (storage-data-role.bicep). With privateNetworking the account takes
+// no public traffic at all (table and queue private endpoints, default-deny network rules).
 //
 // The table names are the defaults of the *_TABLE settings and the queues are NOTIFICATION_QUEUE
 // and its poison queue (test/unit/config/settingsConsistency.test.ts checks the table list
@@ -9,8 +11,9 @@
 param name string
 param location string = resourceGroup().location
 param tags object = {}
-param deploymentContainerName string
 param notificationQueue string = 'notifications'
+@description('No public network access and default-deny network rules; reached through private endpoints.')
+param privateNetworking bool = false
 
 var tableNames = [
   'checkpoints'
@@ -43,28 +46,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
-  }
-
-  resource blobService 'blobServices' = {
-    name: 'default'
-    properties: {
-      deleteRetentionPolicy: {
-        enabled: true
-        days: 7
-      }
-    }
-
-    resource deploymentContainer 'containers' = {
-      name: deploymentContainerName
-      properties: {
-        publicAccess: 'None'
-      }
-    }
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: privateNetworking ? { defaultAction: 'Deny', bypass: 'None' } : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 
   resource queueService 'queueServices' = {
@@ -89,12 +72,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 }
 
 // Service endpoints without the trailing slash the account reports (the app appends /<name>).
-var blob = storage.properties.primaryEndpoints.blob
 var queue = storage.properties.primaryEndpoints.queue
 var table = storage.properties.primaryEndpoints.table
 
 output name string = storage.name
 output id string = storage.id
-output blobEndpoint string = endsWith(blob, '/') ? substring(blob, 0, length(blob) - 1) : blob
+output tableNames array = tableNames
+output queueNames array = queueNames
 output queueEndpoint string = endsWith(queue, '/') ? substring(queue, 0, length(queue) - 1) : queue
 output tableEndpoint string = endsWith(table, '/') ? substring(table, 0, length(table) - 1) : table

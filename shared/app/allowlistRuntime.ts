@@ -38,7 +38,9 @@ export function createAllowlistRuntime(
     async announce(change) {
       await logged.announce(change);
       if (channels.length > 0) {
-        await queue.ensureQueues();
+        // In Azure the Bicep creates the queues and the API's identity may only send messages
+        // (Storage Queue Data Message Sender, infra/app/rbac.bicep): creating them would be refused.
+        if (settings.storage.kind === 'connection-string') await queue.ensureQueues();
         await queued.announce(change);
       }
     },

@@ -21,7 +21,6 @@ import * as path from 'node:path';
 import { SETTINGS_REFERENCE } from '../../../shared/config/reference';
 import { loadSettings } from '../../../shared/config/settings';
 import { parseChannels } from '../../../shared/notify/channels';
-import { isIgnored, parseIgnore } from '../infra/packageFiles';
 
 const root = path.resolve(__dirname, '../../..');
 const read = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
@@ -159,13 +158,4 @@ test('(d) docs/settings.md documents every setting, and the README links to it',
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const documented = (name: string) => new RegExp(`\`${escape(name)}\`|\\|\\s*${escape(name)}\\s*\\|`).test(readme);
   expect(referenceNames.filter((n) => !documented(n))).toEqual([]);
-});
-
-test('.funcignore keeps tests and local settings out of the deployment package', () => {
-  const rules = parseIgnore(read('.funcignore'));
-  expect(isIgnored(rules, 'test', true)).toBe(true);
-  expect(isIgnored(rules, 'local.settings.json', false)).toBe(true);
-  expect(isIgnored(rules, 'local.settings.sample.json', false)).toBe(true);
-  expect(isIgnored(rules, 'package.json', false)).toBe(false);
-  expect(isIgnored(rules, 'host.json', false)).toBe(false);
 });

@@ -1,8 +1,10 @@
 /**
- * The deployable artefact: scripts/bundle.mjs builds one CommonJS bundle per function entry, each
- * bundle loads outside the Functions host and registers its functions, and the package that
- * .funcignore selects is exactly host.json, package.json, the bundles and the rules, with the
- * rules found from the bundle's own folder (shared/rules/loadRules walks up from __dirname).
+ * The deployable artefacts: scripts/bundle.mjs builds one CommonJS bundle per function entry, each
+ * bundle loads outside the Functions host and registers its functions, and the two staged
+ * deployment packages (azure.yaml services `hunting` and `api`, whose `dist` azd zips as it is)
+ * hold exactly host.json, a reduced package.json, their bundles and (hunting) the rules without
+ * fixtures, with the rules found from the bundle's own folder (shared/rules/loadRules walks up
+ * from __dirname).
  *
  * Bundling runs once into a temporary folder (esbuild takes a few seconds); every bundle is
  * loaded in a child process so that the test's own module registry and jest sandbox stay clean.
@@ -13,7 +15,7 @@ import { builtinModules } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SETTINGS_REFERENCE } from '../../../shared/config/reference';
-import { packageFiles } from './packageFiles';
+import { QUERY_FILE, RULE_FILE } from '../../../shared/rules/loadRules';
 
 const root = path.resolve(__dirname, '../../..');
 const ENTRIES = ['allowlist', 'deliver', 'hunt'];
@@ -168,48 +170,85 @@ test('the bundled allowlist API answers a request without App Service authentica
   expect(result.response).toEqual({ status: 401 });
 });
 
-describe('the deployment package selected by .funcignore', () => {
-  let stage: string;
-  let files: string[];
+describe('the staged deployment packages (azure.yaml service dist folders)', () => {
+  let stageRoot: string;
 
   beforeAll(() => {
-    const ignore = fs.readFileSync(path.join(root, '.funcignore'), 'utf8');
-    // The working tree as it is (tsc output, node_modules, local files) plus the fresh bundles in
-    // place of any dist/bundle the working tree may hold.
-    files = packageFiles(root, ignore, { skipDirs: ['dist/bundle'] });
-    const bundled = fs.readdirSync(outdir).map((f) => `dist/bundle/${f}`);
-    const stagedBundle = fs.mkdtempSync(path.join(work, 'tree-'));
-    fs.mkdirSync(path.join(stagedBundle, 'dist', 'bundle'), { recursive: true });
-    for (const f of bundled) fs.copyFileSync(path.join(outdir, path.basename(f)), path.join(stagedBundle, f));
-    files = [...files, ...packageFiles(stagedBundle, ignore)].sort();
+    stageRoot = path.join(work, 'package');
+    for (const name of ['hunting', 'api']) {
+      const result = node([path.join(root, 'scripts', 'bundle.mjs'), '--package', name, '--stage-root', stageRoot]);
+      if (result.status !== 0) throw new Error(`staging ${name} failed:\n${result.stderr}${result.stdout}`);
+    }
+  }, 180_000);
 
-    stage = path.join(work, 'package');
-    for (const rel of files) {
-      const from = rel.startsWith('dist/bundle/') ? path.join(outdir, path.basename(rel)) : path.join(root, rel);
-      fs.mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
-      fs.copyFileSync(from, path.join(stage, rel));
+  const filesOf = (dir: string, rel = ''): string[] =>
+    fs
+      .readdirSync(path.join(dir, rel), { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? filesOf(dir, `${rel}${e.name}/`) : [`${rel}${e.name}`]))
+      .sort();
+
+  test('azure.yaml points each function service at its staged folder, remote build off', () => {
+    const azureYaml = fs.readFileSync(path.join(root, 'azure.yaml'), 'utf8');
+    for (const name of ['hunting', 'api']) {
+      const block = new RegExp(`^  ${name}:\\n((?: {4}.*\\n?)+)`, 'm').exec(azureYaml)?.[1] ?? '';
+      expect({ name, dist: /^ {4}dist: (.+)$/m.exec(block)?.[1] }).toEqual({ name, dist: `dist/package/${name}` });
+      expect(block).toMatch(/^ {4}remoteBuild: false$/m);
+      expect(block).toMatch(/^ {4}host: function$/m);
+      expect(block).toContain(`run: npm run bundle -- --package ${name}`);
     }
   });
 
-  test('holds only host.json, package.json, the bundles and the rules (no fixtures)', () => {
-    // Every file of every rule folder (rule.yaml, query.kql), without the fixtures folders.
+  test("azd's remoteBuild check passes: no .funcignore in the project folder or the staged folders", () => {
+    // azd 1.23.12+ (pkg/project/service_target_functionapp.go) reads <project>/.funcignore and
+    // refuses remoteBuild: false when it excludes node_modules; the zip step reads <dist>/.funcignore.
+    expect(fs.existsSync(path.join(root, '.funcignore'))).toBe(false);
+    for (const name of ['hunting', 'api']) expect(fs.existsSync(path.join(stageRoot, name, '.funcignore'))).toBe(false);
+  });
+
+  test('hunting holds only host.json, package.json, the hunt and deliver bundles and the rules (no fixtures)', () => {
     const ruleFiles = fs
       .readdirSync(path.join(root, 'rules'), { withFileTypes: true })
       .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-      .flatMap((d) => fs.readdirSync(path.join(root, 'rules', d.name), { withFileTypes: true }).filter((f) => f.isFile()).map((f) => `rules/${d.name}/${f.name}`));
-    expect(ruleFiles.some((f) => f.endsWith('/rule.yaml'))).toBe(true);
-    const expected = [...ENTRIES.map((e) => `dist/bundle/${e}.js`), 'host.json', 'package.json', ...ruleFiles].sort();
-    const unexpected = files.filter((f) => !expected.includes(f));
-    expect({ unexpected, missing: expected.filter((f) => !files.includes(f)) }).toEqual({ unexpected: [], missing: [] });
+      .flatMap((d) => [`rules/${d.name}/${RULE_FILE}`, `rules/${d.name}/${QUERY_FILE}`]);
+    expect(ruleFiles.length).toBeGreaterThan(0);
+    const expected = ['dist/bundle/deliver.js', 'dist/bundle/hunt.js', 'host.json', 'package.json', ...ruleFiles].sort();
+    expect(filesOf(path.join(stageRoot, 'hunting'))).toEqual(expected);
   });
 
-  test('keeps tests, fixtures, local settings, infra, TypeScript sources, maps and node_modules out', () => {
-    for (const pattern of [/^test\//, /fixtures/, /local\.settings/, /^infra\//, /\.ts$/, /\.map$/, /^node_modules\//, /^\.azure\//, /^shared\//]) {
-      expect(files.filter((f) => pattern.test(f))).toEqual([]);
+  test('api holds only host.json, package.json and the allowlist bundle', () => {
+    expect(filesOf(path.join(stageRoot, 'api'))).toEqual(['dist/bundle/allowlist.js', 'host.json', 'package.json']);
+  });
+
+  test('nothing else slips in: no tests, fixtures, local settings, sources, maps or node_modules', () => {
+    const all = ['hunting', 'api'].flatMap((name) => filesOf(path.join(stageRoot, name)));
+    for (const pattern of [/^test\//, /fixtures/, /local\.settings/, /^infra\//, /\.ts$/, /\.map$/, /node_modules/, /^\.azure\//, /^shared\//]) {
+      expect(all.filter((f) => pattern.test(f))).toEqual([]);
+    }
+    for (const name of ['hunting', 'api']) {
+      for (const bundle of filesOf(path.join(stageRoot, name)).filter((f) => f.endsWith('.js'))) {
+        expect(fs.readFileSync(path.join(stageRoot, name, bundle), 'utf8')).not.toContain('sourceMappingURL');
+      }
     }
   });
 
-  test('the bundled hunt finds the rules from its own folder in the package', () => {
+  test('the staged package.json names the project root, points main at the bundles and lists no dependencies', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    for (const name of ['hunting', 'api']) {
+      const staged = JSON.parse(fs.readFileSync(path.join(stageRoot, name, 'package.json'), 'utf8')) as Record<string, unknown>;
+      expect(staged).toMatchObject({ name: 'codesign-hunt', version: pkg.version, main: 'dist/bundle/*.js', engines: pkg.engines });
+      expect(Object.keys(staged).filter((k) => /dependencies|scripts|bin/i.test(k))).toEqual([]);
+    }
+    expect(fs.readFileSync(path.join(stageRoot, 'hunting', 'host.json'), 'utf8')).toBe(fs.readFileSync(path.join(root, 'host.json'), 'utf8'));
+  });
+
+  test('each staged package registers only its own functions', () => {
+    const names = (dir: string) => fs.readdirSync(path.join(stageRoot, dir, 'dist', 'bundle')).flatMap((f) => loadWithWorker(path.join(stageRoot, dir, 'dist', 'bundle', f)).registered.map((r) => r.name));
+    expect(names('hunting').sort()).toEqual(['deliver', 'hunt']);
+    expect(names('api').sort()).toEqual(['allowlistCollection', 'allowlistHistory', 'allowlistItem']);
+  });
+
+  test('the staged hunt finds the rules from its own folder in the package', () => {
+    const stage = path.join(stageRoot, 'hunting');
     // An unknown rule id makes the runtime list the rules it loaded, before any storage or Graph call.
     const result = node(
       ['-e', `require('./dist/bundle/hunt.js').defaultHuntDeps.runtime({ info() {}, warn() {}, error() {} }).then(() => process.exit(3), (e) => { console.log(e.message); })`],

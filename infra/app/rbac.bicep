@@ -4,13 +4,14 @@
 // Hunting identity (the hunting app: hunt timer, deliver queue trigger; also holds the Microsoft
 // Graph permission ThreatHunting.Read.All, graph-permission.bicep or the script):
 //   Storage Blob Data Owner         its own host account   host storage and its deployment package
-//   Storage Table Data Contributor  checkpoints, incidents, recentsteps, deliveries; allowlist (the
+//   Storage Table Data Contributor  checkpoints, incidents, recentsteps, recentfindings, deliveries; allowlist (the
 //                                   hunt adds hit counters to the entries' partitions)
 //   Storage Table Data Reader       allowlistaudit         entries count only with an audit record
 //   Storage Queue Data Contributor  notifications, -poison enqueue, deliver trigger, poison queue
 // API identity (the allowlist API app; no Graph permission):
 //   Storage Blob Data Owner         its own host account   host storage and its deployment package
-//   Storage Table Data Contributor  allowlist, allowlistaudit   entries and their audit trail
+//   Storage Table Data Contributor  allowlist, allowlistaudit   entries and their audit trail;
+//                                   recentfindings (breadth estimates; see the note below)
 //   Storage Queue Data Message Sender  notifications       announces every allowlist change
 // Both: Monitoring Metrics Publisher on Application Insights (telemetry with Entra ID) and Key
 // Vault Secrets User on the vault (the NOTIFY_CHANNELS reference).
@@ -54,6 +55,7 @@ var huntingDataRoles = [
   { kind: 'table', name: 'checkpoints', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'incidents', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'recentsteps', roleId: roles.storageTableDataContributor }
+  { kind: 'table', name: 'recentfindings', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'deliveries', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataReader }
@@ -63,6 +65,9 @@ var huntingDataRoles = [
 var apiDataRoles = [
   { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataContributor }
   { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataContributor }
+  // Read by the breadth estimate; Contributor only because the store creates the table before
+  // reading (RecentFindingsStore.ensure), which Table Data Reader may not.
+  { kind: 'table', name: 'recentfindings', roleId: roles.storageTableDataContributor }
   { kind: 'queue', name: notificationQueue, roleId: roles.storageQueueDataMessageSender }
 ]
 var operatorDataRoles = empty(operatorPrincipalId)

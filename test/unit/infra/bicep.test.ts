@@ -241,6 +241,7 @@ test('data roles are scoped per table and queue, never to the whole data account
     ['table', 'checkpoints', 'storageTableDataContributor'],
     ['table', 'incidents', 'storageTableDataContributor'],
     ['table', 'recentsteps', 'storageTableDataContributor'],
+    ['table', 'recentfindings', 'storageTableDataContributor'],
     ['table', 'deliveries', 'storageTableDataContributor'],
     ['table', 'allowlist', 'storageTableDataContributor'],
     ['table', 'allowlistaudit', 'storageTableDataReader'],
@@ -250,6 +251,7 @@ test('data roles are scoped per table and queue, never to the whole data account
   expect(dataRoles(rbac, 'apiDataRoles')).toEqual([
     ['table', 'allowlist', 'storageTableDataContributor'],
     ['table', 'allowlistaudit', 'storageTableDataContributor'],
+    ['table', 'recentfindings', 'storageTableDataContributor'],
     ['queue', 'notificationQueue', 'storageQueueDataMessageSender'],
   ]);
   // People read; they change the allowlist through the API (audited and announced).

@@ -54,7 +54,8 @@ test('the Teams card shows the conditions, the enabled flag and the diff, not "S
   expect(text).toContain('Device name');
   expect(text).toContain('*.*');
   expect(text).toContain('Enabled');
-  expect(text).toMatch(/ws01\.contoso\.com\s*→\s*\*\.\*/);
+  // Device names are defanged in cards (shared/notify/escape.ts): a bare domain must not become a link.
+  expect(text).toMatch(/ws01\[\.\]contoso\[\.\]com\s*→\s*\*\.\*/);
   expect(text).toMatch(/Parent process.*cmd\.exe\s*→\s*\(none\)/s);
   expect(text).not.toContain('Signer subject');
 });

@@ -13,8 +13,9 @@ Commands:
                                           --demo: embedded defaults (in-memory Azurite, bundled
                                           sample served as Graph, notifications to ./demo-out)
   explain FILE [--allowlist FILE] [--rule ID]
-                                          Graph huntingQueryResults JSON in, one Finding JSON per
-                                          row out (stdout); skipped rows reported on stderr
+                                          Saved hunting results in (Graph JSON or the portal's CSV
+                                          export, detected), one Finding JSON per row out (stdout);
+                                          skipped rows and their count on stderr
   validate [--rules DIR]                  Every rule through the Kusto parser against the schema
   runs [--rule ID] [--limit N]            Recent hunt cycles from the run records
   allowlist list|add|remove|import|export|test ...

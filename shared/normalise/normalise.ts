@@ -289,19 +289,38 @@ function findingSeverity(base: Severity, finding: Pick<Finding, 'action' | 'flag
   return shiftSeverity(base, delta);
 }
 
-/** Stable across re-runs of overlapping windows: Defender's own event identity when present. */
-export function findingIdFor(deviceId: string | null, reportId: number | null, time: string, row: Row): string {
+/** What identifies an event when Defender's identity (DeviceId + ReportId) is not in the row. */
+export interface EventContent {
+  deviceName: string;
+  accountName: string | null;
+  fileName: string | null;
+  commandLine: string;
+  parentFileName: string | null;
+  parentCommandLine: string | null;
+}
+
+/**
+ * Stable across re-runs of overlapping windows: Defender's own event identity when present. Rows
+ * without it (the published query projects neither DeviceId nor ReportId) get an id derived from
+ * the event's content as normalised, so the same event read from a Graph answer or from a CSV
+ * export in any date format gets the same id, run after run.
+ */
+export function findingIdFor(deviceId: string | null, reportId: number | null, time: string, content: EventContent): string {
   if (deviceId && reportId !== null) {
     return createHash('sha256').update(`${deviceId}|${reportId}|${time}`).digest('hex').slice(0, 32);
   }
-  return createHash('sha256').update(stableStringify(row)).digest('hex').slice(0, 32);
-}
-
-function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const entries = Object.entries(value as Row).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  const parts = [
+    'content-v1',
+    time,
+    content.deviceName.toLowerCase(),
+    content.accountName?.toLowerCase() ?? '',
+    content.fileName?.toLowerCase() ?? '',
+    content.commandLine,
+    content.parentFileName?.toLowerCase() ?? '',
+    content.parentCommandLine ?? '',
+  ];
+  // Lengths first: no two different contents can produce the same text.
+  return createHash('sha256').update(parts.map((p) => `${p.length}:${p}`).join('|')).digest('hex').slice(0, 32);
 }
 
 /** One row to one Finding; throws RowError with the reason when the row does not fit. */
@@ -315,13 +334,16 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   const fileName = optionalString(col('FileName'), 'FileName');
   const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
   const facts = applyFactColumns(parse(commandLineValue, fileName, originalFileName), col);
+  const accountName = optionalString(col('AccountName'), 'AccountName');
+  const parentFileName = optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName');
+  const parentCommandLine = optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine');
   const flags = {
     suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
     tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),
   };
   const partial = {
     schemaVersion: FINDING_SCHEMA_VERSION,
-    id: findingIdFor(deviceId, reportId, time, row),
+    id: findingIdFor(deviceId, reportId, time, { deviceName, accountName, fileName, commandLine: commandLineValue, parentFileName, parentCommandLine }),
     ruleId: ctx.ruleId,
     timestamp: time,
     commandLine: commandLineValue,
@@ -329,7 +351,7 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
     branch: branchOf(col('DetectionBranch'), facts.tool),
     device: { id: deviceId, name: deviceName },
     account: {
-      name: optionalString(col('AccountName'), 'AccountName'),
+      name: accountName,
       domain: optionalString(col('AccountDomain'), 'AccountDomain'),
     },
     process: {
@@ -340,8 +362,8 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
       processId: optionalInteger(col('ProcessId'), 'ProcessId'),
     },
     parent: {
-      fileName: optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName'),
-      commandLine: optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine'),
+      fileName: parentFileName,
+      commandLine: parentCommandLine,
       processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
     },
     reportId,

@@ -143,12 +143,38 @@ test('explain reports skipped rows on stderr, refuses a file that is not a Graph
   expect(findings[0]).toMatchObject({ suppressedBy: 'atomic-tests' });
   expect(findings.slice(1).every((f) => f.suppressedBy === null)).toBe(true);
 
+  expect(out.stderr).toContain(`1 of ${corpus.length} rows skipped`);
+
   writeFileSync(file, '{"value": []}');
   const bad = cli(['explain', file]);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/not a Graph huntingQueryResults answer/);
   expect(cli(['explain', join(dir, 'missing.json')]).code).toBe(1);
+
+  // Every row rejected: the work failed, and the count says so.
+  const none = corpusResults() as { results: Record<string, unknown>[] };
+  for (const row of none.results) row.Timestamp = 'yesterday';
+  writeFileSync(file, JSON.stringify(none));
+  const all = cli(['explain', file]);
+  expect(all.code).toBe(1);
+  expect(all.stdout).toBe('');
+  expect(all.stderr).toContain(`${corpus.length} of ${corpus.length} rows skipped`);
 });
+
+test.each(['graph-answer.json', 'portal-export-utc.csv', 'portal-export-en-us.csv', 'portal-export-en-gb.csv'])(
+  "explain reads the published query's output (%s, its ten columns only) into one finding per row",
+  (name) => {
+    const { code, stdout, stderr } = cli(['explain', join(ROOT, 'test', 'fixtures', 'published-output', name)]);
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/skipped/);
+    const findings = stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding);
+    expect(findings).toHaveLength(10);
+    const answer = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'published-output', 'graph-answer.json'), 'utf8')) as {
+      results: { DetectionBranch: string; ProcessCommandLine: string }[];
+    };
+    expect(findings.map((f) => [f.branch, f.commandLine])).toEqual(answer.results.map((r) => [r.DetectionBranch, r.ProcessCommandLine]));
+  },
+);
 
 test('validate passes for the rules and fails for a rule with an unknown column', () => {
   const ok = cli(['validate']);

@@ -63,8 +63,13 @@ test('the finding id is stable for the same event and differs between events', (
     expect(a.finding.id).toBe(b.finding.id);
     expect(a.finding.id).not.toBe(c.finding.id);
   }
-  // Without Defender's identity the id falls back to a hash of the whole row, key order aside.
-  expect(findingIdFor(null, null, 't', { b: 1, a: 2 })).toBe(findingIdFor(null, null, 't', { a: 2, b: 1 }));
+  // Without Defender's identity the id is derived from the event's content: the same content gives
+  // the same id (device, account and file names in any letter case), a different command line another.
+  const content = { deviceName: 'WS-1', accountName: 'jdoe', fileName: 'certutil.exe', commandLine: 'certutil -addstore Root a.cer', parentFileName: 'cmd.exe', parentCommandLine: null };
+  const id = findingIdFor(null, null, 't', content);
+  expect(findingIdFor(null, null, 't', { ...content, deviceName: 'ws-1', fileName: 'CertUtil.exe' })).toBe(id);
+  expect(findingIdFor(null, null, 't', { ...content, commandLine: 'certutil -addstore Root b.cer' })).not.toBe(id);
+  expect(findingIdFor(null, null, 't', { ...content, accountName: null, parentFileName: 'jdoe' })).not.toBe(id);
 });
 
 test('certificate facts come from the command line, the renamed tool from the original file name', () => {

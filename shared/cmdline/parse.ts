@@ -81,6 +81,9 @@ function withArgumentEvidence(facts: CommandFacts, args: readonly Word[]): Comma
   return facts;
 }
 
+/** `echo`, `echo.`, `echo:`, `@echo`, `rem`, `title` (and sh's `echo` / `printf`), as cmd spells them. */
+const CMD_DATA_COMMAND = /^@?(?:echo|rem|title|printf)(?:$|[.:(;,=+/[\]\\])/i;
+
 /** Enough words to see a launcher's switches before the command it runs; that command is read from the text. */
 const LOOKAHEAD = 64;
 
@@ -126,7 +129,11 @@ class LineAnalyser {
     const source = { text, end: text.length };
     const isLauncher = launch.program !== null && LAUNCHERS.has(launch.program);
     const args = dropRedirections(isLauncher ? splitArgv(text, LOOKAHEAD + launch.argsFrom) : splitArgv(text)).slice(launch.argsFrom);
-    if (launch.program === null) return [withArgumentEvidence(otherCommand(args), args)];
+    if (launch.program === null) {
+      // cmd's echo / rem / title print or ignore their text: it names no file and runs nothing.
+      if (CMD_DATA_COMMAND.test(first.text.slice(0, 16))) return [commandFacts('other')];
+      return [withArgumentEvidence(otherCommand(args), args)];
+    }
     return this.program(launch.program, args, source, depth);
   }
 

@@ -32,7 +32,7 @@ import {
   mentionsCodeSigningOid,
 } from './scan';
 import type { ArgumentSource } from './host';
-import type { Group, Statement, Word } from './tokenize';
+import type { Group, Part, Statement, Word } from './tokenize';
 
 export interface ScriptHooks {
   /**
@@ -47,7 +47,11 @@ export interface ScriptHooks {
 type Variable =
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'hashtable'; readonly entries: ReadonlyMap<string, { readonly key: string; readonly value: readonly Word[] }> }
-  | { readonly kind: 'store'; readonly store: string | null };
+  | { readonly kind: 'store'; readonly store: string | null }
+  /** A .NET CertificateRequest: its Create / CreateSelfSigned issues a certificate. */
+  | { readonly kind: 'request' }
+  /** A COM object by ProgID (CertEnroll's X509Enrollment.*). */
+  | { readonly kind: 'com'; readonly progId: string };
 
 /** A cmdlet call after parameter binding. */
 interface Call {
@@ -70,6 +74,8 @@ interface CmdletContext {
   readonly hooks: ScriptHooks;
   /** Records that the statement opens an X509Store, so the variable it is assigned to is known. */
   openedStore(store: string | null): void;
+  /** Records the object the statement creates (a CertificateRequest, a COM object). */
+  created(object: Variable): void;
 }
 
 interface CmdletSpec {
@@ -248,6 +254,8 @@ const CMDLETS: readonly CmdletSpec[] = [
     analyse(call, facts, context) {
       // `New-Object X509Store -ArgumentList Root, LocalMachine`; the `X509Store(args)` form is read
       // with the other .NET constructor calls.
+      const progId = call.text('comobject');
+      if (progId !== null) return [certEnrollObject(progId.slice(0, 128), facts, context)];
       const typeWord = call.named.get('typename')?.[0];
       if (typeWord === undefined || typeWord.parts.some((p) => p.kind === 'group')) return [facts];
       const type = typeWord.text.slice(-64);
@@ -259,6 +267,9 @@ const CMDLETS: readonly CmdletSpec[] = [
       } else if (/X509Certificate2?$/i.test(type) && first !== undefined) {
         const file = certificateFileArgument(first);
         if (file !== null) facts.files.push(file);
+      } else if (/CertificateRequest$/i.test(type)) {
+        facts.subject ??= first === undefined ? null : subjectArgument(first);
+        context.created({ kind: 'request' });
       }
       return [facts];
     },
@@ -310,11 +321,82 @@ function certificateFileArgument(element: Element): string | null {
   return element.literal || hasCertFileExtension(element.text) ? element.text : null;
 }
 
+/** First argument of a CertificateRequest constructor when it is a distinguished name written out. */
+function subjectArgument(element: Element): string | null {
+  return element.literal || /^[A-Za-z]+=/.test(element.text) ? element.text : null;
+}
+
+/**
+ * CertEnroll through COM (`New-Object -ComObject X509Enrollment.CX509...`): the request object
+ * that makes a self-signed certificate, or the enrollment that installs one, is a creation. The
+ * distinguished-name object is remembered so that its `Encode('CN=...')` gives the subject.
+ */
+function certEnrollObject(progId: string, facts: CommandFacts, context: CmdletContext): CommandFacts {
+  if (!/^X509Enrollment\./i.test(progId)) return facts;
+  if (/^X509Enrollment\.CX509(CertificateRequestCertificate|Enrollment)$/i.test(progId)) facts.action = 'create-cert';
+  context.created({ kind: 'com', progId: progId.toLowerCase() });
+  return facts;
+}
+
+/** Commands whose arguments are data to print, never files or commands (`echo C:\x.cer`). */
+const DATA_COMMANDS = new Set([
+  'echo', 'write', 'write-output', 'write-host', 'write-verbose', 'write-information', 'write-warning', 'write-debug',
+  'write-error', 'write-progress',
+]);
+
+/**
+ * The truth of a condition PowerShell can decide without running anything: literal numbers,
+ * `$true` / `$false` / `$null`, string literals, `!` / `-not`, comparisons of two numbers and
+ * `-and` / `-or` with a decided left side. Null when it depends on anything at run time.
+ */
+export function constantCondition(condition: string): boolean | null {
+  let text = condition.trim();
+  if (text.length > 256) return null;
+  while (text.startsWith('(') && text.endsWith(')')) text = text.slice(1, -1).trim();
+  const negated = /^(?:!|-not\s)\s*([\s\S]*)$/i.exec(text);
+  if (negated !== null) {
+    const inner = constantCondition(negated[1]!);
+    return inner === null ? null : !inner;
+  }
+  const logical = /^(\S+)\s+-(and|or)\s+([\s\S]+)$/i.exec(text);
+  if (logical !== null) {
+    const left = constantCondition(logical[1]!);
+    if (left === null) return null;
+    if (logical[2]!.toLowerCase() === 'and') return left ? constantCondition(logical[3]!) : false;
+    return left ? true : constantCondition(logical[3]!);
+  }
+  const comparison = /^(\S+)\s+-(eq|ne|gt|ge|lt|le)\s+(\S+)$/i.exec(text);
+  if (comparison !== null) {
+    const [a, b] = [numberLiteral(comparison[1]!), numberLiteral(comparison[3]!)];
+    if (a === null || b === null) return null;
+    const op = comparison[2]!.toLowerCase();
+    return op === 'eq' ? a === b : op === 'ne' ? a !== b : op === 'gt' ? a > b : op === 'ge' ? a >= b : op === 'lt' ? a < b : a <= b;
+  }
+  const number = numberLiteral(text);
+  if (number !== null) return number !== 0;
+  const lower = text.toLowerCase();
+  if (lower === '$true') return true;
+  if (lower === '$false' || lower === '$null') return false;
+  const quoted = /^'([^']*)'$|^"([^"$`]*)"$/.exec(text);
+  if (quoted !== null) return (quoted[1] ?? quoted[2] ?? '') !== '';
+  return null;
+}
+
+function numberLiteral(text: string): number | null {
+  if (/^[-+]?0x[0-9a-f]{1,15}$/i.test(text)) return Number.parseInt(text.replace(/^[-+]?0x/i, ''), 16) * (text.startsWith('-') ? -1 : 1);
+  if (/^[-+]?\d{1,15}(?:\.\d{1,15})?$/.test(text)) return Number(text);
+  return null;
+}
+
+type Item = Part;
+
 class ScriptWalker implements CmdletContext {
   readonly out: CommandFacts[] = [];
   private readonly variables = new Map<string, Variable>();
   /** Set while analysing a statement that opens an X509Store (undefined: it opens none). */
   private opened: { store: string | null } | undefined;
+  /** Set while analysing a statement that creates an object worth remembering. */
+  private made: Variable | undefined;
 
   constructor(
     private readonly source: string,
@@ -325,6 +407,10 @@ class ScriptWalker implements CmdletContext {
     this.opened = { store };
   }
 
+  created(object: Variable): void {
+    this.made = object;
+  }
+
   walk(statements: readonly Statement[]): void {
     for (const statement of statements) this.statement(statement.words);
   }
@@ -332,14 +418,49 @@ class ScriptWalker implements CmdletContext {
   private statement(all: readonly Word[]): void {
     const words = dropRedirections(all);
     if (words.length === 0) return;
+    if (this.controlFlow(words)) return;
     const assignment = variableAssignment(words);
     const body = assignment?.value ?? words;
     // Groups run before the command that contains them, and may assign variables it uses.
     this.nested(body);
     this.opened = undefined;
+    this.made = undefined;
     const facts = body.length > 0 ? this.command(body) : [];
     if (assignment !== null) this.remember(assignment.target, body);
     this.out.push(...facts);
+  }
+
+  /**
+   * `if (...) {...} elseif (...) {...} else {...}` and `while (...) {...}`: conditions run, and a
+   * block runs unless a condition decided without running anything ({@link constantCondition})
+   * rules it out. A decoy in `if (0) { makecert -n "CN=..." }` is dead code, not a fact. False when
+   * the statement is not one of these, for the ordinary walk.
+   */
+  private controlFlow(words: readonly Word[]): boolean {
+    const items: Item[] = [];
+    for (const word of words) for (const part of word.parts) items.push(part);
+    const keyword = (item: Item | undefined): string => (item?.kind === 'bare' ? item.text.toLowerCase() : '');
+    const group = (item: Item | undefined, kind: '(' | '{'): Group | null => (item?.kind === 'group' && item.group.kind === kind ? item.group : null);
+    const first = keyword(items[0]);
+    if (first !== 'if' && first !== 'while') return false;
+    let i = 0;
+    let reachable = true;
+    while (i < items.length) {
+      const word = keyword(items[i]);
+      const isElse = word === 'else';
+      if (i === 0 ? false : !(word === 'elseif' || isElse)) break;
+      const condition = isElse ? null : group(items[i + 1], '(');
+      const block = group(items[isElse ? i + 1 : i + 2], '{');
+      if ((!isElse && condition === null) || block === null) return i > 0;
+      const conditionText = isElse ? '$true' : (items[i + 1] as { text: string }).text;
+      const decided = constantCondition(conditionText);
+      if (reachable && condition !== null) this.walk(condition.statements);
+      if (reachable && decided !== false) this.walk(block.statements);
+      if (decided === true) reachable = false;
+      i += isElse ? 2 : 3;
+      if (first === 'while' || isElse) break;
+    }
+    return true;
   }
 
   private nested(words: readonly Word[]): void {
@@ -361,6 +482,8 @@ class ScriptWalker implements CmdletContext {
     const facts = commandFacts('powershell');
     let result: CommandFacts[] = [facts];
     const name = nameWord === undefined ? null : this.commandName(nameWord, callOperator);
+    // What echo and Write-* print is data: their arguments name no file and run nothing.
+    if (name !== null && DATA_COMMANDS.has(baseName(name).toLowerCase())) return result;
     if (name !== null) {
       const args = body.slice(callOperator ? 2 : 1);
       const spec = CMDLET_BY_NAME.get(baseName(name).toLowerCase());
@@ -512,14 +635,28 @@ class ScriptWalker implements CmdletContext {
     } else if (/X509Certificate2?(\]::(new|CreateFromCertFile|CreateFromSignedFile))?$/i.test(callee)) {
       const file = first === undefined ? null : certificateFileArgument(first);
       if (file !== null) facts.files.push(file);
+    } else if (/CertificateRequest(\]::new)?$/i.test(callee)) {
+      facts.subject ??= first === undefined ? null : subjectArgument(first);
+      this.created({ kind: 'request' });
+    } else if (/(?:FromFriendlyName|Oid\]::new|^Oid)$/i.test(callee)) {
+      // `[Oid]::FromFriendlyName('Code Signing', ...)`: the EKU by its friendly name.
+      if (first !== undefined && mentionsCodeSigning(this.resolve(first))) facts.codeSigningEku = true;
+    } else if (/\.CreateSelfSigned$/i.test(callee)) {
+      facts.action = 'create-cert';
     } else if (/\.Export$/i.test(callee) && /pfx|pkcs12/i.test(text.slice(0, 512))) {
       facts.action = 'export-pfx';
     } else {
-      const add = /^\$(\w+)\.Add$/i.exec(callee);
-      const target = add === null ? undefined : this.variables.get(add[1]!.toLowerCase());
-      if (target?.kind === 'store') {
+      const method = /^\$(\w+)\.(\w+)$/.exec(callee);
+      const target = method === null ? undefined : this.variables.get(method[1]!.toLowerCase());
+      const name = method?.[2]!.toLowerCase();
+      if (target?.kind === 'store' && name === 'add') {
         facts.action = 'import-store';
         facts.store = target.store ?? facts.store;
+      } else if (target?.kind === 'request' && name === 'create') {
+        // `$request.Create($issuer, ...)`: a certificate issued by one's own CA.
+        facts.action = 'create-cert';
+      } else if (target?.kind === 'com' && target.progId === 'x509enrollment.cx500distinguishedname' && name === 'encode') {
+        facts.subject ??= first === undefined ? null : subjectArgument(first);
       }
     }
   }
@@ -538,6 +675,8 @@ class ScriptWalker implements CmdletContext {
       this.variables.set(target, { kind: 'string', value: only.text });
     } else if (this.opened !== undefined) {
       this.variables.set(target, { kind: 'store', store: this.opened.store });
+    } else if (this.made !== undefined) {
+      this.variables.set(target, this.made);
     } else {
       this.variables.delete(target);
     }

@@ -130,8 +130,9 @@ describe('.NET classes', () => {
     expect(analyse('$c = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($bytes)').certificate.files).toEqual([]);
   });
 
-  it('does not take a message that mentions a file for a file', () => {
-    expect(analyse('Write-Host "Saved to C:\\out.pfx"; Write-Host C:\\out.pfx').certificate.files).toEqual(['C:\\out.pfx']);
+  it('does not take a message that mentions a file for a file, nor what Write-Host prints (data, issue 15.8)', () => {
+    expect(analyse('Write-Host "Saved to C:\\out.pfx"; Write-Host C:\\out.pfx').certificate.files).toEqual([]);
+    expect(analyse('Write-Host "Saved to C:\\out.pfx"; Copy-Item "Saved to C:\\a.pfx" C:\\out.pfx D:\\backup').certificate.files).toEqual(['C:\\out.pfx']);
   });
 
   it('sees a PFX written from X509Certificate2.Export', () => {

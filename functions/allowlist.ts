@@ -1,21 +1,17 @@
 /**
- * HTTP registrations of the allowlist API (/api/allowlist…). Wiring only: settings → deps →
- * handlers in shared/allowlist/api.ts. Deps are built on first request so that loading the app
- * never fails on missing settings; a misconfiguration surfaces as a logged 500 on that request.
+ * HTTP registrations of the allowlist: the API (/api/allowlist…) and the page (/allowlist…), from
+ * the one route table in shared/allowlist/routes.ts. Wiring only: settings → deps → handlers. Deps
+ * are built on first request so that loading the app never fails on missing settings; a
+ * misconfiguration surfaces as a logged 500 on that request.
  *
- * authLevel 'anonymous': the browser page calls these routes with the App Service authentication
- * cookie, which cannot carry a function key. App Service authentication (required sign-in) is the
- * gate in Azure; the handlers answer 401 without a principal and 403 without the app role.
+ * authLevel 'anonymous': the browser page and its script call these routes with the App Service
+ * authentication cookie, which cannot carry a function key. App Service authentication (sign-in
+ * required) is the gate in Azure; the handlers answer 401 without a principal and 403 without the
+ * app role, as before.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import type { AllowlistApiDeps } from '../shared/allowlist/api';
-import {
-  handleAllowlistCollection,
-  handleAllowlistHistory,
-  handleAllowlistItem,
-  handleAllowlistPreview,
-  handleAllowlistSuppressed,
-} from '../shared/allowlist/api';
+import { ALLOWLIST_ROUTES } from '../shared/allowlist/routes';
 import { contextLogger } from '../shared/app/logger';
 
 let deps: Promise<AllowlistApiDeps> | undefined;
@@ -31,37 +27,11 @@ function allowlistDeps(context: InvocationContext): Promise<AllowlistApiDeps> {
   return deps;
 }
 
-app.http('allowlistCollection', {
-  route: 'allowlist',
-  methods: ['GET', 'POST'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => handleAllowlistCollection(request, context, await allowlistDeps(context)),
-});
-
-app.http('allowlistItem', {
-  route: 'allowlist/{id}',
-  methods: ['GET', 'PUT', 'DELETE'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => handleAllowlistItem(request, context, await allowlistDeps(context)),
-});
-
-app.http('allowlistHistory', {
-  route: 'allowlist/{id}/history',
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => handleAllowlistHistory(request, context, await allowlistDeps(context)),
-});
-
-app.http('allowlistSuppressed', {
-  route: 'allowlist/{id}/suppressed',
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => handleAllowlistSuppressed(request, context, await allowlistDeps(context)),
-});
-
-app.http('allowlistPreview', {
-  route: 'allowlist-preview',
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => handleAllowlistPreview(request, context, await allowlistDeps(context)),
-});
+for (const { name, route, methods, handler } of ALLOWLIST_ROUTES) {
+  app.http(name, {
+    route,
+    methods,
+    authLevel: 'anonymous',
+    handler: async (request, context) => handler(request, context, await allowlistDeps(context)),
+  });
+}

@@ -35,6 +35,8 @@ export interface ListRecentOptions {
   tenantId?: string | null;
   /** Only findings suppressed by this entry. */
   suppressedBy?: string;
+  /** Only findings that went into this incident. */
+  incidentId?: string;
   /** Read at most this many rows (newest days first); `truncated` says when more were there. */
   limit?: number;
 }
@@ -116,6 +118,7 @@ export class RecentFindingsStore {
     let filter = odata`PartitionKey ge ${from} and PartitionKey le ${to}`;
     if (options.tenantId) filter += ` and ${odata`tenantId eq ${options.tenantId}`}`;
     if (options.suppressedBy) filter += ` and ${odata`suppressedBy eq ${options.suppressedBy}`}`;
+    if (options.incidentId) filter += ` and ${odata`incidentId eq ${options.incidentId}`}`;
     const findings: RecentFinding[] = [];
     const since = options.since.getTime();
     const until = options.until.getTime();

@@ -5,7 +5,7 @@
  * marker so that a deployment without a channel for them still leaves a trace.
  */
 import { createHash } from 'node:crypto';
-import type { AllowlistEntry } from '../allowlist/entry';
+import { entryDiff } from '../allowlist/diff';
 import { CONDITION_FIELDS, scopeKey } from '../allowlist/entry';
 import type { AllowlistChange, AllowlistChangeNotifier } from '../allowlist/notifier';
 import type { IgnoredEntry } from '../allowlist/store';
@@ -65,34 +65,6 @@ export function createHealthStage(path: NotificationPath, log: Logger): HealthSt
       await enqueueAnnouncements(path, [{ kind: 'health', health: payload }]);
     },
   };
-}
-
-/** The fields a reader needs to judge a change, as text; absent = null. */
-function changeFields(entry: AllowlistEntry | null): Map<string, string | null> {
-  const fields = new Map<string, string | null>();
-  if (!entry) return fields;
-  for (const field of CONDITION_FIELDS) fields.set(`conditions.${field}`, entry.conditions[field] ?? null);
-  fields.set('scope', scopeKey(entry.scope));
-  fields.set('enabled', String(entry.enabled));
-  fields.set('expiresAt', entry.expiresAt);
-  fields.set('permanent', String(entry.permanent));
-  fields.set('owner', entry.owner);
-  fields.set('reason', entry.reason);
-  fields.set('deleted', String(entry.deleted));
-  return fields;
-}
-
-/** Every field whose value differs between before and after (all of after's for a creation). */
-export function entryDiff(before: AllowlistEntry | null, after: AllowlistEntry | null): { field: string; before: string | null; after: string | null }[] {
-  const b = changeFields(before);
-  const a = changeFields(after);
-  const out: { field: string; before: string | null; after: string | null }[] = [];
-  for (const field of new Set([...b.keys(), ...a.keys()])) {
-    const was = b.get(field) ?? null;
-    const is = a.get(field) ?? null;
-    if (was !== is) out.push({ field, before: was, after: is });
-  }
-  return out;
 }
 
 export const IGNORED_ENTRIES_CODE = 'allowlist-entries-ignored';

@@ -77,20 +77,15 @@ export interface AllowlistLinkInput {
 }
 
 /**
- * `<base>/api/allowlist?ruleId=..&signerSubject=..&signerThumbprint=..&incidentId=..`: a prefilled
- * request for the allowlist API. Null without a base URL, or when the signer is unknown (an entry
+ * `<base>/allowlist/new?incident=<id>`: the allowlist page, which loads the incident and proposes
+ * the narrowest entry for it. Null without a base URL, or when the signer is unknown (an entry
  * without a signer would allow far more than this incident).
  */
 export function allowlistLink(baseUrl: string | null | undefined, input: AllowlistLinkInput): string | null {
   if (!baseUrl?.trim()) return null;
   const { subject, thumbprint, file } = input.signer;
   if (!subject && !thumbprint && !file) return null;
-  const params = new URLSearchParams({ ruleId: input.ruleId });
-  if (subject) params.set('signerSubject', subject);
-  if (thumbprint) params.set('signerThumbprint', thumbprint);
-  if (!subject && !thumbprint && file) params.set('certificateFile', file);
-  params.set('incidentId', input.incidentId);
-  return `${trimBase(baseUrl)}/api/allowlist?${params.toString()}`;
+  return `${trimBase(baseUrl)}/allowlist/new?${new URLSearchParams({ incident: input.incidentId }).toString()}`;
 }
 
 export interface LinkContext {

@@ -61,21 +61,19 @@ describe('links', () => {
     expect(gunzipSync(Buffer.from(encodeHuntingQuery('T | take 1'), 'base64')).toString('utf16le')).toBe('T | take 1');
   });
 
-  test('allowlist link: prefilled with the signer; null without base URL or signer', () => {
+  test('allowlist link: the allowlist page for the incident; null without base URL or signer', () => {
     const link = allowlistLink('https://hunt.contoso.com/', {
       ruleId: 't1587-002',
-      incidentId: 'abc',
+      incidentId: 'abc/1&x',
       signer: { subject: 'CN=Contoso Dev, O=Contoso & Co', thumbprint: null, file: null },
     })!;
     const url = new URL(link);
-    expect(url.origin + url.pathname).toBe('https://hunt.contoso.com/api/allowlist');
-    expect(url.searchParams.get('signerSubject')).toBe('CN=Contoso Dev, O=Contoso & Co');
-    expect(url.searchParams.get('ruleId')).toBe('t1587-002');
-    expect(url.searchParams.get('incidentId')).toBe('abc');
+    expect(url.origin + url.pathname).toBe('https://hunt.contoso.com/allowlist/new');
+    expect([...url.searchParams.keys()]).toEqual(['incident']);
+    expect(url.searchParams.get('incident')).toBe('abc/1&x');
     expect(allowlistLink(undefined, { ruleId: 'r', incidentId: 'i', signer: { subject: 'CN=x', thumbprint: null, file: null } })).toBeNull();
     expect(allowlistLink('https://x', { ruleId: 'r', incidentId: 'i', signer: { subject: null, thumbprint: null, file: null } })).toBeNull();
-    const byFile = allowlistLink('https://x', { ruleId: 'r', incidentId: 'i', signer: { subject: null, thumbprint: null, file: 'a.pfx' } })!;
-    expect(new URL(byFile).searchParams.get('certificateFile')).toBe('a.pfx');
+    expect(allowlistLink('https://x', { ruleId: 'r', incidentId: 'i', signer: { subject: null, thumbprint: null, file: 'a.pfx' } })).toBe('https://x/allowlist/new?incident=i');
   });
 });
 

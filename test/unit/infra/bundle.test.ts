@@ -146,12 +146,17 @@ test('each bundle registers its functions with the worker, with settings the Bic
 
   const allowlist = loadWithWorker(path.join(outdir, 'allowlist.js')).registered;
   expect(allowlist.map((r) => [r.name, triggerOf(r).route, triggerOf(r).authLevel])).toEqual([
-    ['allowlistCollection', 'allowlist', 'anonymous'],
-    ['allowlistItem', 'allowlist/{id}', 'anonymous'],
-    ['allowlistHistory', 'allowlist/{id}/history', 'anonymous'],
-    ['allowlistSuppressed', 'allowlist/{id}/suppressed', 'anonymous'],
-    ['allowlistPreview', 'allowlist-preview', 'anonymous'],
+    ['allowlistCollection', 'api/allowlist', 'anonymous'],
+    ['allowlistItem', 'api/allowlist/{id}', 'anonymous'],
+    ['allowlistHistory', 'api/allowlist/{id}/history', 'anonymous'],
+    ['allowlistSuppressed', 'api/allowlist/{id}/suppressed', 'anonymous'],
+    ['allowlistPreview', 'api/allowlist-preview', 'anonymous'],
+    ['allowlistPage', 'allowlist', 'anonymous'],
+    ['allowlistPageAsset', 'allowlist/assets/{name}', 'anonymous'],
+    ['allowlistPageEntry', 'allowlist/{id}', 'anonymous'],
   ]);
+  // The page is at /allowlist and the API at /api/allowlist: the host adds no prefix.
+  expect((JSON.parse(fs.readFileSync(path.join(root, 'host.json'), 'utf8')) as { extensions: { http: { routePrefix: string } } }).extensions.http.routePrefix).toBe('');
 
   // %NAME% binding expressions and identity-based connections resolve from app settings the
   // Bicep sets; a missing one disables the function in Azure (the timer never fires).

@@ -161,15 +161,17 @@ class Reader {
     return match;
   }
 
-  httpsUrl(name: string): string | null {
+  httpsUrl(name: string, options: { allowLoopbackHttp?: boolean } = {}): string | null {
     const text = this.raw(name);
     if (text === undefined) return null;
     try {
-      if (new URL(text).protocol === 'https:') return text.replace(/\/+$/, '');
+      const url = new URL(text);
+      if (url.protocol === 'https:') return text.replace(/\/+$/, '');
+      if (options.allowLoopbackHttp && url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost')) return text.replace(/\/+$/, '');
     } catch {
       // reported below
     }
-    this.problems.push(`${name} must be an https URL`);
+    this.problems.push(`${name} must be an https URL${options.allowLoopbackHttp ? ' (or http://127.0.0.1 / http://localhost locally)' : ''}`);
     return null;
   }
 
@@ -312,7 +314,8 @@ export function loadSettings(env: Env = process.env): Settings {
       groupingWindowMs: r.minutes('INCIDENT_GROUPING_WINDOW_MINUTES', 24 * 60, { min: 1, max: 30 * 24 * 60 }),
       chainWindowMs: r.minutes('INCIDENT_CHAIN_WINDOW_MINUTES', 120, { min: 1, max: 7 * 24 * 60 }),
       updateIntervalMs: r.minutes('INCIDENT_UPDATE_INTERVAL_MINUTES', 60, { min: 0, max: 7 * 24 * 60 }),
-      allowlistBaseUrl: r.httpsUrl('ALLOWLIST_BASE_URL'),
+      // http only on loopback: the demo's local allowlist page (run --demo --serve).
+      allowlistBaseUrl: r.httpsUrl('ALLOWLIST_BASE_URL', { allowLoopbackHttp: true }),
       portalBaseUrl: r.httpsUrl('DEFENDER_PORTAL_BASE_URL') ?? 'https://security.microsoft.com',
     },
     allowlist: {

@@ -7,7 +7,8 @@
  * The cards contain attacker-controlled text, so the page is built defensively: card JSON sits in
  * a `<script type="application/json">` block with `<`, `>`, `&` and line separators escaped, the
  * renderer puts text in the DOM as text, titles are set with textContent, a Content-Security-Policy
- * allows only the inline scripts and styles, and only https links open.
+ * allows only the inline scripts and styles, and only https links (and the demo's local allowlist
+ * page on http://127.0.0.1) open.
  */
 import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ const PAGE_SCRIPT = `
       var card = new AC.AdaptiveCard();
       card.onExecuteAction = function (action) {
         var url = action && action.url;
-        if (typeof url === 'string' && /^https:\\/\\//.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
+        if (typeof url === 'string' && /^(https:\\/\\/|http:\\/\\/(127\\.0\\.0\\.1|localhost)[:\\/])/.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
       };
       card.parse(item.payload.attachments[0].content);
       var element = card.render();

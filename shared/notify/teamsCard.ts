@@ -130,7 +130,9 @@ function safeLink(url: string | null | undefined, maxLength: number): string | n
   if (!url) return null;
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' || parsed.username || parsed.password) return null;
+    // http only to this machine: the demo's local allowlist page (run --demo --serve).
+    const loopback = parsed.protocol === 'http:' && (parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost');
+    if ((parsed.protocol !== 'https:' && !loopback) || parsed.username || parsed.password) return null;
     return parsed.href.length <= maxLength ? parsed.href : null;
   } catch {
     return null;

@@ -239,11 +239,18 @@ export function pageClient(): void {
           const f = (row.finding ?? {}) as Json & { device?: Json; certificate?: Json };
           const incident = row.incident as Json | null;
           const tr = el('tr');
-          tr.appendChild(el('td', text(f.timestamp)));
-          tr.appendChild(el('td', text(f.device?.name)));
-          tr.appendChild(el('td', text(f.certificate?.subject) || '—'));
-          tr.appendChild(el('td', text(f.commandLine).slice(0, 200)));
-          tr.appendChild(el('td', incident ? `${text(incident.severity)}${incident.chain === true ? ' · chain' : ''}` : 'already suppressed'));
+          const cells: [string, string][] = [
+            ['Time', text(f.timestamp)],
+            ['Device', text(f.device?.name)],
+            ['Subject', text(f.certificate?.subject) || '—'],
+            ['Command line', text(f.commandLine).slice(0, 200)],
+            ['Incident', incident ? `${text(incident.severity)}${incident.chain === true ? ' · chain' : ''}` : 'already suppressed'],
+          ];
+          for (const [label, value] of cells) {
+            const td = el('td', value);
+            td.dataset.label = label;
+            tr.appendChild(td);
+          }
           body.appendChild(tr);
         }
         table.appendChild(body);
@@ -355,7 +362,7 @@ button:disabled { opacity: .6; cursor: wait; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 caption { text-align: left; font-size: .85rem; color: var(--muted); padding: .25rem 0; }
-th, td { text-align: left; vertical-align: top; padding: .5rem; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: .5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 th { background: #f0f0f0; font-weight: 600; }
 .conditions, .diff, .notes { margin: 0; padding-left: 1rem; }
 .k { color: var(--muted); }

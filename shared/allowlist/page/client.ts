@@ -362,7 +362,7 @@ button:disabled { opacity: .6; cursor: wait; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 caption { text-align: left; font-size: .85rem; color: var(--muted); padding: .25rem 0; }
-th, td { text-align: left; vertical-align: top; padding: .5rem; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+th, td { text-align: left; vertical-align: top; padding: .5rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
 th { background: #f0f0f0; font-weight: 600; }
 .conditions, .diff, .notes { margin: 0; padding-left: 1rem; }
 .k { color: var(--muted); }

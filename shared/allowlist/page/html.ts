@@ -281,7 +281,7 @@ export function renderEntry(entry: AllowlistEntry, history: readonly AuditRecord
 <label for="action-reason">Reason for the change (required)</label>
 <textarea id="action-reason" name="reason" required maxlength="1000" rows="2"></textarea>
 <fieldset><legend>Extend</legend>
-<label for="extend-to">New expiry (at most ${esc(entry.expiresAt === null && entry.permanent ? 'the configured maximum' : 'the configured maximum')})</label>
+<label for="extend-to">New expiry date</label>
 <input id="extend-to" name="expiresAt" type="date">
 <button type="button" data-action="extend">Extend</button>
 </fieldset>

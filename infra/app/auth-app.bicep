@@ -23,6 +23,7 @@ param writerIds array = []
 // Stable ids: the same environment keeps the same role and scope ids across deployments.
 var readRoleId = guid(uniqueName, 'Allowlist.Read')
 var writeRoleId = guid(uniqueName, 'Allowlist.Write')
+var permanentRoleId = guid(uniqueName, 'Allowlist.Permanent')
 var scopeId = guid(uniqueName, 'user_impersonation')
 var identifierUri = 'api://${tenant().tenantId}/${uniqueName}'
 
@@ -69,6 +70,17 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
       allowedMemberTypes: [
         'User'
         'Application'
+      ]
+      isEnabled: true
+    }
+    {
+      // With Allowlist.Write: entries that never expire (the API refuses them to Write alone).
+      id: permanentRoleId
+      value: 'Allowlist.Permanent'
+      displayName: 'Allowlist permanent writer'
+      description: 'Together with Allowlist.Write: create codesign-hunt allowlist entries that never expire.'
+      allowedMemberTypes: [
+        'User'
       ]
       isEnabled: true
     }

@@ -280,7 +280,7 @@ test('App Service authentication: required, 401 for unauthenticated requests, v2
   expect(auth).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
   expect(auth).toContain("openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
   const app = read('app/auth-app.bicep');
-  expect([...app.matchAll(/value: '(Allowlist\.\w+)'/g)].map((m) => m[1])).toEqual(['Allowlist.Read', 'Allowlist.Write']);
+  expect([...app.matchAll(/value: '(Allowlist\.\w+)'/g)].map((m) => m[1])).toEqual(['Allowlist.Read', 'Allowlist.Write', 'Allowlist.Permanent']);
   expect(app).toContain('requestedAccessTokenVersion: 2');
   expect(app).toContain('appRoleAssignmentRequired: true');
 });

@@ -46,7 +46,7 @@ describe('buildIncidents', () => {
     });
     expect(incident!.links.device).toBe(`https://security.microsoft.com/machines/v2/${DEVICE_ID}/overview`);
     expect(incident!.links.huntingQuery).toMatch(/^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=/);
-    expect(incident!.links.allowlistSigner).toContain('signerSubject=CN%3DContoso+Dev');
+    expect(incident!.links.allowlistSigner).toBe(`https://hunt.contoso.com/allowlist/new?incident=${incident!.id}`);
     expect(validateIncident(incident)).toEqual([]);
   });
 

@@ -249,7 +249,7 @@ describe('the staged deployment packages (azure.yaml service dist folders)', () 
   test('each staged package registers only its own functions', () => {
     const names = (dir: string) => fs.readdirSync(path.join(stageRoot, dir, 'dist', 'bundle')).flatMap((f) => loadWithWorker(path.join(stageRoot, dir, 'dist', 'bundle', f)).registered.map((r) => r.name));
     expect(names('hunting').sort()).toEqual(['deliver', 'hunt']);
-    expect(names('api').sort()).toEqual(['allowlistCollection', 'allowlistHistory', 'allowlistItem', 'allowlistPreview', 'allowlistSuppressed']);
+    expect(names('api').sort()).toEqual(['allowlistCollection', 'allowlistHistory', 'allowlistItem', 'allowlistPage', 'allowlistPageAsset', 'allowlistPageEntry', 'allowlistPreview', 'allowlistSuppressed']);
   });
 
   test('the staged hunt finds the rules from its own folder in the package', () => {

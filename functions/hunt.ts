@@ -28,7 +28,7 @@ export const defaultHuntDeps: HuntHandlerDeps = {
     ]);
     const settings = loadSettings(process.env);
     const delivery = createDeliveryRuntime(settings, log);
-    const runtime = createHuntRuntime({ settings, log, channels: delivery.channels, queue: delivery.queue });
+    const runtime = createHuntRuntime({ settings, log, channels: delivery.channels, queue: delivery.queue, delivery });
     prepared ??= Promise.all([delivery.ensureStorage(), runtime.ensureStorage()]).then(() => {
       log.info('codesign-hunt settings', describeSettings(settings));
     });
@@ -47,6 +47,8 @@ export async function huntHandler(timer: Timer, context: InvocationContext, deps
   }
   const runtime = await deps.runtime(log);
   const records = await runtime.runAll();
+  // Upkeep rides on the schedule: probing channels paused by failed deliveries.
+  await runtime.housekeeping();
   const failed = records.filter((r) => r.outcome === 'failed' || r.outcome === 'throttled');
   if (records.length < runtime.rules.length || failed.length > 0) {
     // Throwing marks the invocation failed in Application Insights; the next timer tick retries.

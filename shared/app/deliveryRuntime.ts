@@ -5,6 +5,7 @@
  */
 import type { Settings } from '../config/settings';
 import { deliverMessage, type DeliveryLog } from '../notify/deliver';
+import { probeDueChannels } from '../notify/probe';
 import type { DrainSummary } from '../notify/queue';
 import { createDeliveryDeps, deliverySettingsOf, type WiredDeliveryDeps } from '../notify/settings';
 import type { Logger } from './logger';
@@ -22,7 +23,14 @@ export function createDeliveryRuntime(
   return createDeliveryDeps(deliverySettingsOf(settings), deliveryLogOf(log), overrides);
 }
 
-/** Delivers every visible queued notification in this process (CLI, demo). */
+/**
+ * Delivers every visible queued notification in this process (CLI, demo), then probes channels
+ * whose pause is over (what they release is drained too).
+ */
 export async function drainNotifications(deps: WiredDeliveryDeps): Promise<DrainSummary> {
-  return deps.queue.drain((message) => deliverMessage(message, deps), { maxDequeueCount: 5 });
+  const drain = () => deps.queue.drain((message) => deliverMessage(message, deps), { maxDequeueCount: 5 });
+  const first = await drain();
+  if ((await probeDueChannels(deps)).probed.length === 0) return first;
+  const second = await drain();
+  return { handled: first.handled + second.handled, failed: first.failed + second.failed, poisoned: first.poisoned + second.poisoned };
 }

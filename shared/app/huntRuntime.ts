@@ -24,6 +24,8 @@ import type { RuleContext } from '../enrich/rule-context';
 import type { Finding } from '../model/finding';
 import type { Channel } from '../notify/channels';
 import type { Announcement } from '../notify/message';
+import type { DeliveryDeps } from '../notify/deliver';
+import { probeDueChannels } from '../notify/probe';
 import type { DeliveryQueuePort } from '../notify/queue';
 import { loadRules } from '../rules/loadRules';
 import { renderQuery, timespanFor } from '../rules/renderQuery';
@@ -45,6 +47,13 @@ export interface HuntRuntimeOptions {
   onFindings?: (findings: Finding[]) => void;
   /** Sees every incident announcement as it is enqueued (the demo prints them). */
   onAnnouncements?: (announcements: Announcement[]) => void;
+  /** The deliverer's dependencies: with them, `housekeeping` probes paused channels. */
+  delivery?: DeliveryDeps;
+}
+
+export interface HousekeepingSummary {
+  /** Paused channels probed, with the outcome of each probe. */
+  probed: Array<{ channelId: string; outcome: string }>;
 }
 
 /** The Graph client for the configured cloud and credential. */
@@ -137,6 +146,11 @@ export interface HuntRuntime {
   ensureStorage(): Promise<void>;
   /** One cycle of every enabled rule, in order; one rule's failure does not stop the next. */
   runAll(): Promise<RunRecord[]>;
+  /**
+   * The timer's upkeep after the cycles: probes channels whose pause is over. Failures are logged,
+   * never thrown: upkeep must not fail a hunt.
+   */
+  housekeeping(): Promise<HousekeepingSummary>;
 }
 
 export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
@@ -283,6 +297,17 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
         incidentTable.createTable(),
         recentSteps.ensure(),
       ]);
+    },
+    async housekeeping() {
+      const summary: HousekeepingSummary = { probed: [] };
+      if (options.delivery) {
+        try {
+          summary.probed = (await probeDueChannels(options.delivery)).probed;
+        } catch (error) {
+          log.error(`paused channels could not be probed: ${(error as Error).message}`);
+        }
+      }
+      return summary;
     },
     async runAll() {
       const records: RunRecord[] = [];

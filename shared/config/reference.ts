@@ -62,7 +62,7 @@ export const SETTINGS_REFERENCE: readonly SettingReference[] = [
   { name: 'NOTIFICATION_QUEUE', default: 'notifications', description: 'Queue of notifications (poison queue: <name>-poison); also the deliver trigger', azure: 'bicep' },
   { name: 'NOTIFY_CHANNELS', default: '(none)', description: 'JSON array of channels {id, type: teams|webhook, url, minSeverity, kinds, secret}: a secret (Key Vault reference)', azure: 'secret' },
   { name: 'TEAMS_DIGEST_THRESHOLD', default: '10', description: 'Incidents per cycle above which a Teams channel gets one digest card', azure: 'optional' },
-  { name: 'DELIVERY_MAX_ATTEMPTS', default: '6', description: 'Delivery attempts before the poison queue and a health alert', azure: 'optional' },
+  { name: 'DELIVERY_MAX_ATTEMPTS', default: '8', description: 'Delivery attempts of one notification (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h apart: about 27 hours; at least 8) before the poison queue and a health alert', azure: 'optional' },
   { name: 'DELIVERY_TIMEOUT_SECONDS', default: '10', description: 'Per-attempt timeout of a delivery', azure: 'optional' },
   { name: 'DELIVERY_ALLOW_LOOPBACK', default: 'false', description: 'Tests only: allow http and loopback receivers; refused in Azure', azure: 'never' },
   { name: 'NOTIFY_ALLOW_FOLDER', default: 'false', description: 'Demo only: allow the folder channel type; refused in Azure', azure: 'never' },

@@ -328,7 +328,8 @@ export function loadSettings(env: Env = process.env): Settings {
       queueName: r.queueName('NOTIFICATION_QUEUE', 'notifications'),
       channelsJson: r.raw('NOTIFY_CHANNELS'),
       digestThreshold: r.number('TEAMS_DIGEST_THRESHOLD', 10, { min: 1, max: 1000 }),
-      maxAttempts: r.number('DELIVERY_MAX_ATTEMPTS', 6, { min: 1, max: 20 }),
+      // 8 = the standard schedule's 27 hours; fewer would give up within a day (issue #15 item 16).
+      maxAttempts: r.number('DELIVERY_MAX_ATTEMPTS', 8, { min: 8, max: 20 }),
       timeoutMs: r.number('DELIVERY_TIMEOUT_SECONDS', 10, { min: 1, max: 120 }) * 1000,
       allowLoopbackForTests: r.raw('DELIVERY_ALLOW_LOOPBACK') === 'true',
       allowFolderChannels: r.raw('NOTIFY_ALLOW_FOLDER') === 'true',

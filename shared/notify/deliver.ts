@@ -10,7 +10,11 @@
  *   ledger as `failed`/`parked`/`disabled-channel` (replayable) with a health alert;
  * - revisions of an incident reach a channel in order: a revision older than one the channel
  *   already received is not posted (ledger `superseded`, saying which revision it lost to), and
- *   while one revision of an incident is being posted to a channel, another waits for it.
+ *   while one revision of an incident is being posted to a channel, another waits for it;
+ * - a channel that keeps failing is paused rather than spending every message's attempts: its
+ *   messages wait in the ledger (`held`), one probe goes out per step of the retry schedule (about
+ *   27 hours in all), and when it answers again what waited is released, as a digest for Teams
+ *   (shared/notify/pause.ts, recovery.ts).
  *
  * The crash decision. A row left in `sending` with an expired lease means a worker claimed it
  * and then died or failed to record the result: whether the POST reached the receiver is
@@ -24,9 +28,12 @@
  * worker is then in the same state as after a crash, and the lease settles it).
  */
 import type { Clock } from '../clock';
-import { channelFingerprint, channelSecrets, routeAnnouncements, type Channel } from './channels';
+import { raiseHealth, type DeliveryLog, type LogFields } from './alerts';
+import { channelFingerprint, channelSecrets, type Channel } from './channels';
 import type { ClaimToken, DeliveryLedger, DeliveryState, RevisionToken } from './ledger';
-import type { HealthPayload, NotificationKind, NotificationMessage } from './message';
+import type { NotificationKind, NotificationMessage } from './message';
+import { channelGate, holdMessage, recordFailure, recordSuccess } from './pause';
+import { giveUpHeld, releaseHeld } from './recovery';
 import type { DeliveryQueuePort } from './queue';
 import { decideRetry, defaultRetryPolicy, type RetryPolicy } from './retry';
 import type { Sender, SendOutcome } from './send';
@@ -34,13 +41,7 @@ import { buildTeamsPayload } from './teamsCard';
 import { buildWebhookRequest } from './webhook';
 import { writeFolderDelivery } from './localFolderSender';
 
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
-
-export interface DeliveryLog {
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-}
+export type { DeliveryLog, LogFields } from './alerts';
 
 export interface DeliveryDeps {
   channels: readonly Channel[];
@@ -75,6 +76,8 @@ export type DeliveryOutcome = OutcomeBase &
     | { status: 'failed'; code: string; httpStatus: number | null }
     /** Not posted: the channel already received revision `deliveredRevision` of the incident. */
     | { status: 'superseded'; deliveredRevision: number }
+    /** Not posted: the channel is paused; the message waits in the ledger until it recovers. */
+    | { status: 'held'; until: string }
     | { status: 'parked'; reason: 'uncertain' | 'unknown-channel' }
     | { status: 'channel-disabled'; newlyDisabled: boolean }
   );
@@ -103,30 +106,6 @@ export function redactingLog(log: DeliveryLog, secrets: readonly string[]): Deli
     warn: (m, f) => log.warn(redactText(m, secrets), clean(f)),
     error: (m, f) => log.error(redactText(m, secrets), clean(f)),
   };
-}
-
-/** Routes a health alert to the channels that subscribe to health, and always logs it. */
-async function raiseHealth(
-  deps: DeliveryDeps,
-  log: DeliveryLog,
-  alert: Omit<HealthPayload, 'key' | 'at' | 'details'> & { details?: HealthPayload['details'] },
-  excludeChannelIds: readonly string[] = [],
-): Promise<void> {
-  const now = deps.clock.now();
-  const health: HealthPayload = {
-    ...alert,
-    // Stable key: a redelivered message raising the same alert produces the same notification.
-    key: `${alert.code}|${alert.channelId ?? ''}|${alert.notificationId ?? ''}`,
-    at: now.toISOString(),
-    details: alert.details ?? {},
-  };
-  log.error(`health alert ${health.code}: ${health.summary}`, { code: health.code, channel: health.channelId, notification: health.notificationId });
-  const messages = routeAnnouncements([{ kind: 'health', health }], deps.channels, { excludeChannelIds });
-  if (messages.length === 0) {
-    log.error('no channel subscribes to health alerts; the alert is only in this log', { code: health.code });
-    return;
-  }
-  await deps.queue.enqueue(messages);
 }
 
 function describe(outcome: SendOutcome): string {
@@ -236,33 +215,19 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
     return { ...base, status: 'channel-disabled', newlyDisabled: false };
   }
 
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const gate = await channelGate(deps, channel.id, message.notificationId, { now, leaseMs, status });
+  if (gate.action === 'hold') {
+    await holdMessage(deps.ledger, token, message, now, 'channel-paused');
+    log.info('channel paused: the notification waits until it recovers', { ...fields, until: gate.until.toISOString() });
+    return { ...base, status: 'held', until: gate.until.toISOString() };
+  }
+
   let order: RevisionToken | null = null;
   if (message.kind === 'incident') {
-    const { id: incidentId, revision } = message.payload.incident;
-    const begun = await deps.ledger.beginRevision(channel.id, incidentId, revision, message.notificationId, {
-      now,
-      leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
-    });
-    if (begun.outcome === 'stale') {
-      if (begun.deliveredId === message.notificationId) {
-        // This very notification was posted and its result not recorded (a crash): not again.
-        await deps.ledger.markDelivered(token, { now, reason: 'recorded-after-restart' });
-        log.info('already posted (revision recorded); acknowledged without posting', fields);
-        return { ...base, status: 'duplicate' };
-      }
-      await deps.ledger.settle(token, 'superseded', { now, reason: `stale-revision-${revision}-after-${begun.delivered}` });
-      log.info('not posted: the channel already has a newer revision of the incident', { ...fields, revision, deliveredRevision: begun.delivered });
-      return { ...base, status: 'superseded', deliveredRevision: begun.delivered };
-    }
-    if (begun.outcome === 'busy') {
-      // Release this claim so the message can be claimed again when it comes back.
-      const delaySeconds = Math.max(1, Math.ceil((begun.until.getTime() - now.getTime()) / 1000) + 1);
-      await deps.ledger.settle(token, 'retrying', { now, reason: 'revision-in-flight', message });
-      await deps.queue.enqueue([message], { delaySeconds });
-      log.info('another revision of this incident is being posted to the channel; waiting for it', { ...fields, delaySeconds });
-      return { ...base, status: 'requeued', reason: 'in-flight', delaySeconds, code: null };
-    }
-    order = begun.token;
+    const ordered = await takeRevisionTurn(ctx, token, channel, now, leaseMs);
+    if ('status' in ordered) return ordered;
+    order = ordered.order;
   }
 
   const outcome = await post(message, channel, deps);
@@ -285,6 +250,9 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
       }
       await deps.ledger.markDelivered(token, { now: done, httpStatus: outcome.status, message });
       log.info('delivered', { ...fields, status: outcome.status });
+      if ((await recordSuccess(deps, channel.id, done, gate.action === 'open' ? status : undefined)).wasPaused) {
+        await releaseHeld(deps, channel, log, done);
+      }
       return { ...base, status: 'delivered', httpStatus: outcome.status };
 
     case 'gone':
@@ -327,6 +295,33 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
         log.warn('Teams post without an answer parked as uncertain (not reposted)', { ...fields, code });
         return { ...base, status: 'parked', reason: 'uncertain' };
       }
+      const channelFailure = await recordFailure(deps, channel.id, policy, done);
+      if (channelFailure.action === 'hold') {
+        await holdMessage(deps.ledger, token, message, done, `channel-paused-${code}`);
+        if (channelFailure.newlyPaused && alertsAllowed) {
+          await raiseHealth(
+            deps,
+            log,
+            {
+              code: 'channel-paused',
+              level: 'error',
+              summary:
+                `The channel failed ${channelFailure.failures} times in a row (${code}) and is paused: notifications for it wait and are ` +
+                `delivered when it answers again (tried again at ${channelFailure.until.toISOString()}, then on a schedule over more than a day).`,
+              channelId: channel.id,
+              notificationId: message.notificationId,
+              details: { failures: channelFailure.failures, until: channelFailure.until.toISOString(), reason: code },
+            },
+            [channel.id],
+          );
+        }
+        log.warn('channel keeps failing: paused, the notification waits', { ...fields, code, until: channelFailure.until.toISOString() });
+        return { ...base, status: 'held', until: channelFailure.until.toISOString() };
+      }
+      if (channelFailure.action === 'give-up') {
+        await giveUpHeld(deps, channel, log, done, code);
+        return fail(ctx, token, `channel-unreachable-${code}`, outcome.status);
+      }
       // The ledger's attempt wins over the message's: a redelivered older copy must not reset the count.
       const attempt = Math.max(message.attempt, token.record.attempt);
       const decision = decideRetry(attempt, policy, deps.random, outcome.retryAfterSeconds);
@@ -343,6 +338,42 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
     case 'permanent':
       return fail(ctx, token, code, outcome.status);
   }
+}
+
+/**
+ * An incident message's turn on its channel: a revision the channel already has (or newer) is
+ * settled as superseded, one whose incident is being posted by another notification waits, and
+ * otherwise the incident is held on the channel until `endRevision`.
+ */
+async function takeRevisionTurn(
+  ctx: DeliveryContext,
+  token: ClaimToken,
+  channel: Channel,
+  now: Date,
+  leaseMs: number,
+): Promise<DeliveryOutcome | { order: RevisionToken }> {
+  const { message, deps, log, base, fields } = ctx;
+  if (message.kind !== 'incident') throw new Error('revision order applies to incident messages');
+  const { id: incidentId, revision } = message.payload.incident;
+  const begun = await deps.ledger.beginRevision(channel.id, incidentId, revision, message.notificationId, { now, leaseMs });
+  if (begun.outcome === 'go') return { order: begun.token };
+  if (begun.outcome === 'stale') {
+    if (begun.deliveredId === message.notificationId) {
+      // This very notification was posted and its result not recorded (a crash): not again.
+      await deps.ledger.markDelivered(token, { now, reason: 'recorded-after-restart' });
+      log.info('already posted (revision recorded); acknowledged without posting', fields);
+      return { ...base, status: 'duplicate' };
+    }
+    await deps.ledger.settle(token, 'superseded', { now, reason: `stale-revision-${revision}-after-${begun.delivered}` });
+    log.info('not posted: the channel already has a newer revision of the incident', { ...fields, revision, deliveredRevision: begun.delivered });
+    return { ...base, status: 'superseded', deliveredRevision: begun.delivered };
+  }
+  // Release this claim so the message can be claimed again when it comes back.
+  const delaySeconds = Math.max(1, Math.ceil((begun.until.getTime() - now.getTime()) / 1000) + 1);
+  await deps.ledger.settle(token, 'retrying', { now, reason: 'revision-in-flight', message });
+  await deps.queue.enqueue([message], { delaySeconds });
+  log.info('another revision of this incident is being posted to the channel; waiting for it', { ...fields, delaySeconds });
+  return { ...base, status: 'requeued', reason: 'in-flight', delaySeconds, code: null };
 }
 
 interface DeliveryContext {

@@ -23,12 +23,14 @@ import { parseNotificationMessage } from './message';
 import { toStoredJson } from '../storage/json';
 import { escapeKey } from '../storage/keys';
 
-export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'delivered', 'superseded', 'failed', 'parked', 'disabled-channel'] as const;
+export const DELIVERY_STATES = ['pending', 'sending', 'retrying', 'held', 'delivered', 'superseded', 'failed', 'parked', 'disabled-channel'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /**
  * States that end a delivery until someone replays it: a queue message finding one is acked.
- * `superseded`: not posted because the channel already had a newer revision of the incident.
+ * `superseded`: not posted because the channel already had a newer revision of the incident (or
+ * it went out inside a digest). `held` is not settled: the message waits, stored here, for its
+ * paused channel to recover (shared/notify/pause.ts).
  */
 export const SETTLED_STATES: readonly DeliveryState[] = ['delivered', 'superseded', 'failed', 'parked', 'disabled-channel'];
 
@@ -84,6 +86,32 @@ export interface ChannelStatus {
   urlFingerprint: string | null;
   reason: string | null;
   updatedAt: string;
+  /** Consecutive retryable failures of posts to the channel (0 after a success). */
+  failures: number;
+  /** Set while the channel is paused: since when, and when it may be probed again. */
+  pausedSince: string | null;
+  pausedUntil: string | null;
+  /** The one notification allowed to probe a paused channel that is due, and until when. */
+  probeHolder: string | null;
+  probeUntil: string | null;
+  /** ETag of the row ('' when there is none yet), for `updateChannelStatus`. */
+  etag: string;
+}
+
+/** A channel nobody has written anything about yet. */
+export function freshChannelStatus(): ChannelStatus {
+  return {
+    disabled: false,
+    urlFingerprint: null,
+    reason: null,
+    updatedAt: '',
+    failures: 0,
+    pausedSince: null,
+    pausedUntil: null,
+    probeHolder: null,
+    probeUntil: null,
+    etag: '',
+  };
 }
 
 /** Holds one incident on one channel while one of its revisions is posted (see `beginRevision`). */
@@ -123,6 +151,8 @@ export interface DeliveryLedger {
   resetForReplay(record: DeliveryRecord, now: Date): Promise<boolean>;
   getChannelStatus(channelId: string): Promise<ChannelStatus | null>;
   disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void>;
+  /** Writes the channel's status if its row is unchanged since `status` was read (false otherwise). */
+  updateChannelStatus(channelId: string, status: ChannelStatus, now: Date): Promise<boolean>;
   /**
    * Before posting `revision` of an incident to a channel: `stale` when the channel already has
    * that revision or a newer one, `busy` while another revision of the incident is being posted
@@ -175,6 +205,26 @@ interface ChannelEntityProps {
   urlFingerprint: string;
   reason: string;
   updatedAt: string;
+  failures: number;
+  pausedSince: string;
+  pausedUntil: string;
+  probeHolder: string;
+  probeUntil: string;
+}
+
+function channelEntity(status: ChannelStatus, now: Date): ChannelEntityProps {
+  return {
+    recordType: 'channel',
+    disabled: status.disabled,
+    urlFingerprint: status.urlFingerprint ?? '',
+    reason: status.reason ?? '',
+    updatedAt: now.toISOString(),
+    failures: status.failures,
+    pausedSince: status.pausedSince ?? '',
+    pausedUntil: status.pausedUntil ?? '',
+    probeHolder: status.probeHolder ?? '',
+    probeUntil: status.probeUntil ?? '',
+  };
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -420,11 +470,18 @@ export class TableDeliveryLedger implements DeliveryLedger {
   async getChannelStatus(channelId: string): Promise<ChannelStatus | null> {
     try {
       const e = await this.table.getEntity<Record<string, unknown>>(channelId, CHANNEL_ROW);
+      const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
       return {
         disabled: e.disabled === true,
-        urlFingerprint: typeof e.urlFingerprint === 'string' && e.urlFingerprint !== '' ? e.urlFingerprint : null,
-        reason: typeof e.reason === 'string' && e.reason !== '' ? e.reason : null,
+        urlFingerprint: text(e.urlFingerprint),
+        reason: text(e.reason),
         updatedAt: typeof e.updatedAt === 'string' ? e.updatedAt : '',
+        failures: typeof e.failures === 'number' ? e.failures : 0,
+        pausedSince: text(e.pausedSince),
+        pausedUntil: text(e.pausedUntil),
+        probeHolder: text(e.probeHolder),
+        probeUntil: text(e.probeUntil),
+        etag: e.etag,
       };
     } catch (error) {
       if (statusCode(error) === 404) return null;
@@ -433,8 +490,20 @@ export class TableDeliveryLedger implements DeliveryLedger {
   }
 
   async disableChannel(channelId: string, urlFingerprint: string, reason: string, now: Date): Promise<void> {
-    const props: ChannelEntityProps = { recordType: 'channel', disabled: true, urlFingerprint, reason, updatedAt: now.toISOString() };
-    await this.table.upsertEntity({ partitionKey: channelId, rowKey: CHANNEL_ROW, ...props }, 'Replace');
+    const status: ChannelStatus = { ...freshChannelStatus(), disabled: true, urlFingerprint, reason };
+    await this.table.upsertEntity({ partitionKey: channelId, rowKey: CHANNEL_ROW, ...channelEntity(status, now) }, 'Replace');
+  }
+
+  async updateChannelStatus(channelId: string, status: ChannelStatus, now: Date): Promise<boolean> {
+    const entity = { partitionKey: channelId, rowKey: CHANNEL_ROW, ...channelEntity(status, now) };
+    try {
+      if (status.etag) await this.table.updateEntity(entity, 'Replace', { etag: status.etag });
+      else await this.table.createEntity(entity);
+      return true;
+    } catch (error) {
+      if (statusCode(error) === 412 || statusCode(error) === 409 || statusCode(error) === 404) return false;
+      throw error;
+    }
   }
 
   async beginRevision(

@@ -170,29 +170,33 @@ export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
 }
 
-export function buildDigestPayload(announcements: ReadonlyArray<{ event: IncidentEvent; incident: Incident }>): DigestPayload {
+export function digestItemOf(event: IncidentEvent, incident: Incident): DigestItem {
+  return {
+    incidentId: incident.id,
+    event,
+    revision: incident.revision,
+    title: incident.title.slice(0, 300),
+    severity: incident.severity,
+    deviceName: incident.device.name.slice(0, 200),
+    findingCount: incident.findingCount,
+    lastSeen: incident.lastSeen,
+    deviceLink: incident.links.device && incident.links.device.length <= 2048 ? incident.links.device : null,
+  };
+}
+
+/** The digest of these items: counts of all of them, the first DIGEST_MAX_ITEMS listed, most severe first. */
+export function digestPayloadOf(items: readonly DigestItem[]): DigestPayload {
   const bySeverity: Record<Severity, number> = { informational: 0, low: 0, medium: 0, high: 0 };
-  for (const a of announcements) bySeverity[a.incident.severity] += 1;
-  const sorted = [...announcements].sort(
-    (a, b) =>
-      severityRank(b.incident.severity) - severityRank(a.incident.severity) ||
-      b.incident.lastSeen.localeCompare(a.incident.lastSeen) ||
-      a.incident.id.localeCompare(b.incident.id),
+  for (const item of items) bySeverity[item.severity] += 1;
+  const sorted = [...items].sort(
+    (a, b) => severityRank(b.severity) - severityRank(a.severity) || b.lastSeen.localeCompare(a.lastSeen) || a.incidentId.localeCompare(b.incidentId),
   );
-  const items = sorted.slice(0, DIGEST_MAX_ITEMS).map(
-    ({ event, incident }): DigestItem => ({
-      incidentId: incident.id,
-      event,
-      revision: incident.revision,
-      title: incident.title.slice(0, 300),
-      severity: incident.severity,
-      deviceName: incident.device.name.slice(0, 200),
-      findingCount: incident.findingCount,
-      lastSeen: incident.lastSeen,
-      deviceLink: incident.links.device && incident.links.device.length <= 2048 ? incident.links.device : null,
-    }),
-  );
-  return { total: announcements.length, bySeverity, items, omitted: announcements.length - items.length };
+  const listed = sorted.slice(0, DIGEST_MAX_ITEMS);
+  return { total: items.length, bySeverity, items: listed, omitted: items.length - listed.length };
+}
+
+export function buildDigestPayload(announcements: ReadonlyArray<{ event: IncidentEvent; incident: Incident }>): DigestPayload {
+  return digestPayloadOf(announcements.map(({ event, incident }) => digestItemOf(event, incident)));
 }
 
 // ---------------------------------------------------------------------------------------------

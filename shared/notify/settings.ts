@@ -8,7 +8,7 @@
  *   DELIVERIES_TABLE         ledger table (default "deliveries")
  *   NOTIFY_CHANNELS          JSON array of channels; a secret (urls and whsec_ secrets)
  *   TEAMS_DIGEST_THRESHOLD   incidents per cycle above which a Teams channel gets a digest (10)
- *   DELIVERY_MAX_ATTEMPTS    attempts per notification before the poison queue (6)
+ *   DELIVERY_MAX_ATTEMPTS    attempts per notification before the poison queue (8: about 27 hours)
  *   DELIVERY_TIMEOUT_MS      per-attempt HTTP timeout (10000; or DELIVERY_TIMEOUT_SECONDS)
  *   DELIVERY_ALLOW_LOOPBACK  "true" only in tests: http:// and loopback receivers
  *   NOTIFY_ALLOW_FOLDER      "true" only for the demo: the folder channel type

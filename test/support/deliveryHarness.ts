@@ -3,7 +3,7 @@
  * deliverer enqueues (with delays) and poisons, a test clock, captured logs, and the real HTTP
  * sender with loopback allowed and a short timeout.
  */
-import type { Channel } from '../../shared/notify/channels';
+import { parseChannels, type Channel } from '../../shared/notify/channels';
 import { deliverMessage, type DeliveryDeps, type DeliveryLog, type DeliveryOutcome, type LogFields } from '../../shared/notify/deliver';
 import { TableDeliveryLedger, type DeliveryLedger } from '../../shared/notify/ledger';
 import { NOTIFICATION_MESSAGE_VERSION, incidentNotificationId, type NotificationMessage } from '../../shared/notify/message';
@@ -64,7 +64,10 @@ export interface Bench {
   deliver(message: NotificationMessage, overrides?: Partial<DeliveryDeps>): Promise<DeliveryOutcome>;
 }
 
-export async function createBench(channels: Channel[], options: { timeoutMs?: number; maxAttempts?: number; send?: Sender; ledger?: (l: TableDeliveryLedger) => DeliveryLedger } = {}): Promise<Bench> {
+export async function createBench(
+  channels: Channel[],
+  options: { timeoutMs?: number; maxAttempts?: number; pauseAfterFailures?: number; send?: Sender; ledger?: (l: TableDeliveryLedger) => DeliveryLedger } = {},
+): Promise<Bench> {
   const ledger = TableDeliveryLedger.fromConnectionString(azuriteConnectionString(), uniqueName('deliveries'), { allowInsecureConnection: true });
   await ledger.ensureTable();
   const queue = new RecordingQueue();
@@ -79,7 +82,8 @@ export async function createBench(channels: Channel[], options: { timeoutMs?: nu
     clock,
     log,
     random: () => 0.5,
-    retry: defaultRetryPolicy(options.maxAttempts ?? 4),
+    // Channel pausing has its own tests (outage.test.ts); elsewhere a message's own retries are under test.
+    retry: { ...defaultRetryPolicy(options.maxAttempts ?? 4), pauseAfterFailures: options.pauseAfterFailures ?? Number.MAX_SAFE_INTEGER },
     leaseMs: 60_000,
   };
   return { deps, ledger, queue, clock, log, deliver: (message, overrides = {}) => deliverMessage(message, { ...deps, ...overrides }) };
@@ -95,4 +99,29 @@ export function incidentMessage(channelId: string, i: Incident = incident()): No
     createdAt: '2024-05-01T12:00:00.000Z',
     payload: { event: 'created', incident: i },
   };
+}
+
+/** Revision `revision` of incident `incidentId` for a channel: `created` for 1, `updated` after. */
+export function revisionMessage(channelId: string, incidentId: string, revision: number, createdAt = `2024-05-01T12:0${revision % 10}:00.000Z`): NotificationMessage {
+  const event = revision === 1 ? 'created' : 'updated';
+  return {
+    version: NOTIFICATION_MESSAGE_VERSION,
+    kind: 'incident',
+    channelId,
+    notificationId: incidentNotificationId(incidentId, event, revision),
+    attempt: 1,
+    createdAt,
+    payload: { event, incident: incident({ id: incidentId, revision, findingCount: revision, status: revision === 1 ? 'new' : 'updated' }) },
+  };
+}
+
+/** A webhook channel `soar` and a Teams channel `soc-teams` on local receivers. */
+export function webhookAndTeams(hookUrl: string, teamsUrl: string): Channel[] {
+  return parseChannels(
+    JSON.stringify([
+      { id: 'soar', type: 'webhook', url: hookUrl, minSeverity: 'low', secret: WEBHOOK_SECRET },
+      { id: 'soc-teams', type: 'teams', url: teamsUrl, minSeverity: 'low' },
+    ]),
+    { allowLoopbackForTests: true },
+  );
 }

@@ -135,6 +135,9 @@ export class TestClock implements Clock {
   advance(ms: number): void {
     this.current = new Date(this.current.getTime() + ms);
   }
+  set(at: Date): void {
+    this.current = new Date(at.getTime());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export interface Received {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The status answered (null: the request was left hanging). */
+  status: number | null;
   /** Set when verifyWith is given: the verified payload, or the verification error. */
   verified?: { ok: true; payload: unknown } | { ok: false; error: string };
 }
@@ -24,6 +26,8 @@ export interface Receiver {
   requests: Received[];
   /** Responses for the next requests, in order; after them, `fallback`. */
   script(...responses: Scripted[]): void;
+  /** Changes the answer after the scripted ones (a receiver going down or coming back). */
+  setFallback(response: Scripted): void;
   close(): Promise<void>;
 }
 
@@ -31,7 +35,7 @@ export async function startReceiver(options: { fallback?: Scripted; verifyWith?:
   const queue: Scripted[] = [];
   const requests: Received[] = [];
   const hanging: ServerResponse[] = [];
-  const fallback = options.fallback ?? { status: 202 };
+  let fallback: Scripted = options.fallback ?? { status: 202 };
   const verifier = options.verifyWith ? new Webhook(options.verifyWith) : null;
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -41,7 +45,7 @@ export async function startReceiver(options: { fallback?: Scripted; verifyWith?:
       const body = Buffer.concat(chunks).toString('utf8');
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const record: Received = { method: req.method ?? '', path: req.url ?? '', headers, body };
+      const record: Received = { method: req.method ?? '', path: req.url ?? '', headers, body, status: null };
       if (verifier) {
         try {
           record.verified = { ok: true, payload: verifier.verify(body, headers) };
@@ -55,6 +59,7 @@ export async function startReceiver(options: { fallback?: Scripted; verifyWith?:
         hanging.push(res);
         return;
       }
+      record.status = next.status;
       res.writeHead(next.status, next.headers ?? {});
       res.end(next.body ?? '');
     });
@@ -65,6 +70,9 @@ export async function startReceiver(options: { fallback?: Scripted; verifyWith?:
     url: `http://127.0.0.1:${port}${options.path ?? '/hook?sig=TOPSECRETSIGNATURE123'}`,
     requests,
     script: (...responses) => queue.push(...responses),
+    setFallback: (response) => {
+      fallback = response;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

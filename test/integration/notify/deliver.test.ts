@@ -110,7 +110,7 @@ describe('deliverMessage', () => {
       message = next!.message;
       bench.clock.advance(next!.delaySeconds * 1000);
     }
-    expect(delays).toEqual([30, 120, 480]); // full jitter at random() = 0.5 of 60, 240, 960
+    expect(delays).toEqual([5, 300, 1800]); // the standard schedule; at random() = 0.5 the jitter is 0
     expect(await bench.deliver(message)).toMatchObject({ status: 'failed', code: 'attempts-exhausted-http-500', attempt: 4 });
     expect(bench.queue.poisoned.map((p) => [p.message.attempt, p.reason.code])).toEqual([[4, 'attempts-exhausted-http-500']]);
     expect(healthAlerts(bench)).toEqual([['ops', 'delivery-failed']]);

@@ -97,7 +97,8 @@ describe('deliver function', () => {
       send: createHttpSender({ clock, allowLoopbackForTests: true, timeoutMs: 100, fetch: leakyFetch }),
       clock,
       random: () => 0.5,
-      retry: defaultRetryPolicy(2),
+      // Per-message retries are under test here, not channel pausing.
+      retry: { ...defaultRetryPolicy(2), pauseAfterFailures: 100 },
     };
 
     const captured: string[] = [];
@@ -166,7 +167,7 @@ describe('delivery settings', () => {
       tableName: 'deliveries',
       channelsJson: undefined,
       digestThreshold: 10,
-      maxAttempts: 6,
+      maxAttempts: 8,
       timeoutMs: 10_000,
       allowLoopbackForTests: false,
       allowFolderChannels: false,
@@ -181,6 +182,8 @@ describe('delivery settings', () => {
   test('invalid values are named', () => {
     const env = { Storage: 'UseDevelopmentStorage=true' };
     expect(() => readDeliverySettings({ ...env, DELIVERY_MAX_ATTEMPTS: '0' })).toThrow(ConfigError);
+    // Fewer than 8 attempts would give a notification up within a day.
+    expect(() => readDeliverySettings({ ...env, DELIVERY_MAX_ATTEMPTS: '6' })).toThrow(/DELIVERY_MAX_ATTEMPTS/);
     expect(() => readDeliverySettings({ ...env, NOTIFICATION_QUEUE: 'Bad_Name' })).toThrow(/NOTIFICATION_QUEUE/);
     expect(() => readDeliverySettings({ ...env, TEAMS_DIGEST_THRESHOLD: 'lots' })).toThrow(/TEAMS_DIGEST_THRESHOLD must be a number/);
   });

@@ -106,6 +106,13 @@ describe('delivery ledger (Azurite)', () => {
     const ledger = await newLedger();
     expect(await ledger.getChannelStatus('soc-teams')).toBeNull();
     await ledger.disableChannel('soc-teams', 'abc123', 'http-410', t0);
-    expect(await ledger.getChannelStatus('soc-teams')).toEqual({ disabled: true, urlFingerprint: 'abc123', reason: 'http-410', updatedAt: t0.toISOString() });
+    expect(await ledger.getChannelStatus('soc-teams')).toMatchObject({
+      disabled: true,
+      urlFingerprint: 'abc123',
+      reason: 'http-410',
+      updatedAt: t0.toISOString(),
+      failures: 0,
+      pausedUntil: null,
+    });
   });
 });

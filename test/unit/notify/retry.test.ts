@@ -1,22 +1,50 @@
 import fc from 'fast-check';
-import { MAX_VISIBILITY_SECONDS, backoffSchedule, decideRetry, defaultRetryPolicy, parseRetryAfter } from '../../../shared/notify/retry';
+import {
+  MAX_VISIBILITY_SECONDS,
+  MIN_RETRY_HORIZON_SECONDS,
+  STANDARD_WEBHOOK_SCHEDULE,
+  backoffSchedule,
+  decideChannelFailure,
+  decideRetry,
+  defaultRetryPolicy,
+  parseRetryAfter,
+  retryHorizonSeconds,
+} from '../../../shared/notify/retry';
 
 const now = new Date('2024-05-01T12:00:00.000Z');
 
 describe('retry policy', () => {
-  test('explicit schedule: exponential ceilings, capped, one per retry', () => {
-    expect(backoffSchedule(6)).toEqual([60, 240, 960, 3840, 7200]);
-    expect(defaultRetryPolicy(5).schedule).toEqual([60, 240, 960, 3840]);
+  test("the standard webhook senders' schedule: seconds, minutes, then hours", () => {
+    expect(STANDARD_WEBHOOK_SCHEDULE).toEqual([5, 300, 1800, 7200, 18_000, 36_000, 36_000]);
+    expect(defaultRetryPolicy().maxAttempts).toBe(8);
+    expect(defaultRetryPolicy().schedule).toEqual(STANDARD_WEBHOOK_SCHEDULE);
+    expect(backoffSchedule(4)).toEqual([5, 300, 1800]);
+    expect(backoffSchedule(10)).toEqual([...STANDARD_WEBHOOK_SCHEDULE, 36_000, 36_000]);
     expect(defaultRetryPolicy(1).schedule).toEqual([]);
     expect(() => defaultRetryPolicy(0)).toThrow(RangeError);
   });
 
-  test('full jitter: the delay is uniform in [1, ceiling] from the injected random', () => {
-    const policy = defaultRetryPolicy(6);
-    expect(decideRetry(1, policy, () => 0)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 1 });
-    expect(decideRetry(1, policy, () => 0.5)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 30 });
-    expect(decideRetry(1, policy, () => 0.999999)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 60 });
-    expect(decideRetry(3, policy, () => 1)).toEqual({ action: 'retry', nextAttempt: 4, delaySeconds: 960 });
+  test('retries span at least 24 hours even when every jitter draw is the shortest', () => {
+    const policy = defaultRetryPolicy();
+    expect(retryHorizonSeconds(policy)).toBeGreaterThanOrEqual(MIN_RETRY_HORIZON_SECONDS);
+    let total = 0;
+    for (let attempt = 1; attempt < policy.maxAttempts; attempt++) {
+      const d = decideRetry(attempt, policy, () => 0);
+      if (d.action !== 'retry') throw new Error('expected a retry');
+      total += d.delaySeconds;
+    }
+    expect(total).toBeGreaterThanOrEqual(MIN_RETRY_HORIZON_SECONDS);
+    // The old policy (full jitter under 1 min … 2 h ceilings) gave up after minutes in this draw.
+    expect(total).toBe(retryHorizonSeconds(policy));
+  });
+
+  test('bounded jitter: within ±10% of the step, never near zero', () => {
+    const policy = defaultRetryPolicy();
+    expect(decideRetry(1, policy, () => 0)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 5 });
+    expect(decideRetry(1, policy, () => 0.5)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 5 });
+    expect(decideRetry(2, policy, () => 0)).toMatchObject({ delaySeconds: 270 });
+    expect(decideRetry(2, policy, () => 1)).toMatchObject({ delaySeconds: 330 });
+    expect(decideRetry(5, policy, () => 0.5)).toMatchObject({ delaySeconds: 18_000 });
   });
 
   test('gives up after the last attempt', () => {
@@ -27,14 +55,14 @@ describe('retry policy', () => {
   });
 
   test('Retry-After is a floor, capped by maxRetryAfterSeconds', () => {
-    const policy = defaultRetryPolicy(6);
+    const policy = defaultRetryPolicy();
     expect(decideRetry(1, policy, () => 0.1, 120)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 120 });
-    expect(decideRetry(4, policy, () => 1, 120)).toMatchObject({ delaySeconds: 3840 });
+    expect(decideRetry(4, policy, () => 0.5, 120)).toMatchObject({ delaySeconds: 7200 });
     expect(decideRetry(1, policy, () => 0, 10 * 24 * 3600)).toMatchObject({ delaySeconds: policy.maxRetryAfterSeconds });
   });
 
   test('a broken random source cannot produce a NaN delay', () => {
-    expect(decideRetry(1, defaultRetryPolicy(6), () => NaN)).toEqual({ action: 'retry', nextAttempt: 2, delaySeconds: 60 });
+    expect(decideRetry(2, defaultRetryPolicy(), () => NaN)).toEqual({ action: 'retry', nextAttempt: 3, delaySeconds: 300 });
   });
 
   test('any random source and Retry-After give a delay within the queue limits', () => {
@@ -45,10 +73,32 @@ describe('retry policy', () => {
         if (d.action === 'retry') {
           expect(Number.isInteger(d.delaySeconds)).toBe(true);
           expect(d.delaySeconds).toBeGreaterThanOrEqual(1);
-          expect(d.delaySeconds).toBeLessThanOrEqual(MAX_VISIBILITY_SECONDS);
+          expect(d.delaySeconds).toBeLessThan(MAX_VISIBILITY_SECONDS);
         }
       }),
     );
+  });
+});
+
+describe('channel pause', () => {
+  test('the third failure in a row pauses the channel for the step of the schedule it reached', () => {
+    const policy = defaultRetryPolicy();
+    expect(decideChannelFailure(1, policy, () => 0.5)).toEqual({ action: 'retry-message' });
+    expect(decideChannelFailure(2, policy, () => 0.5)).toEqual({ action: 'retry-message' });
+    expect(decideChannelFailure(3, policy, () => 0.5)).toEqual({ action: 'pause', delaySeconds: 1800 });
+    expect(decideChannelFailure(7, policy, () => 0.5)).toEqual({ action: 'pause', delaySeconds: 36_000 });
+    expect(decideChannelFailure(8, policy, () => 0.5)).toEqual({ action: 'give-up' });
+  });
+
+  test('a channel is paused for more than 24 hours in all before anything is given up', () => {
+    const policy = defaultRetryPolicy();
+    let paused = 0;
+    for (let failures = 1; ; failures++) {
+      const d = decideChannelFailure(failures, policy, () => 0);
+      if (d.action === 'give-up') break;
+      if (d.action === 'pause') paused += d.delaySeconds;
+    }
+    expect(paused).toBeGreaterThanOrEqual(MIN_RETRY_HORIZON_SECONDS);
   });
 });
 

@@ -109,12 +109,13 @@ describe('the log lines the queries match are the ones the app writes', () => {
   });
 
   test('delivery: "health alert <code>: ..." codes and poison-queue lines', () => {
-    const deliver = read('shared/notify/deliver.ts');
-    expect(deliver).toContain('log.error(`health alert ${health.code}: ${health.summary}`');
+    // Raised by the deliverer and by channel recovery, logged by shared/notify/alerts.ts.
+    const deliver = ['shared/notify/deliver.ts', 'shared/notify/recovery.ts'].map(read).join('\n');
+    expect(read('shared/notify/alerts.ts')).toContain('log.error(`health alert ${health.code}: ${health.summary}`');
     const query = fs.readFileSync(path.join(queriesDir, 'delivery-failures.kql'), 'utf8');
     // Every health alert the delivery function raises (code followed by level: 'error').
     const raised = [...new Set([...deliver.matchAll(/code: '([a-z-]+)',\n\s+level: 'error'/g)].map((m) => m[1]!))].sort();
-    expect(raised).toEqual(['channel-gone', 'delivery-failed', 'delivery-uncertain', 'delivery-unknown-channel']);
+    expect(raised).toEqual(['channel-gone', 'channel-paused', 'channel-unreachable', 'delivery-failed', 'delivery-uncertain', 'delivery-unknown-channel']);
     for (const code of raised) expect(query).toContain(code);
     expect(deliver).toContain("'delivery failed permanently; moved to the poison queue'");
     expect(read('functions/deliver.ts')).toContain("'malformed notification message moved to the poison queue'");

@@ -12,6 +12,8 @@ Commands:
   run [--demo] [--out DIR] [--now ISO]    One hunt cycle for every enabled rule.
                                           --demo: embedded defaults (in-memory Azurite, bundled
                                           sample served as Graph, notifications to ./demo-out)
+                                          --serve [--port N]: keep serving the allowlist page
+                                          (http://127.0.0.1:7071/allowlist) against that storage
   explain FILE [--allowlist FILE] [--rule ID]
                                           Saved hunting results in (Graph JSON or the portal's CSV
                                           export, detected), one Finding JSON per row out (stdout);

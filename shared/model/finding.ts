@@ -40,6 +40,19 @@ export const BRANCHES = [
 ] as const;
 export type Branch = (typeof BRANCHES)[number];
 
+/**
+ * Something odd about a column's text that the normaliser kept rather than drop the row (text from
+ * telemetry is the attacker's): control characters shown as visible symbols, a value cut to the
+ * column's limit, or a value that does not fit (the parser's fact is used instead).
+ */
+export const INPUT_ISSUES = ['control-characters', 'too-long', 'invalid-value'] as const;
+export interface InputIssue {
+  column: string;
+  issue: (typeof INPUT_ISSUES)[number];
+  /** What was done, for the triager (never the full odd value). */
+  detail: string;
+}
+
 export const SEVERITIES = ['informational', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -58,7 +71,10 @@ export interface CertificateFacts {
   /** What a signing command signs; the first of `signedFiles`, or null. */
   signedFile: string | null;
   signedFiles: string[];
-  /** The decoded script when the line carried `-EncodedCommand`. */
+  /**
+   * The decoded script when the line carried `-EncodedCommand`: the query's DecodedCommand column
+   * (what its PowerShell terms matched in) when the row has one, else the parser's decoding.
+   */
   decodedCommand: string | null;
 }
 
@@ -80,11 +96,17 @@ export interface Finding extends CertificateFacts {
     sha256: string | null;
     processId: number | null;
   };
-  parent: { fileName: string | null; commandLine: string | null; processId: number | null };
+  /**
+   * The process that started the tool. `parentFileName` is the parent's own parent when the query
+   * projects it (InitiatingProcessParentFileName: what IsSuspiciousParent looks at through a shell).
+   */
+  parent: { fileName: string | null; commandLine: string | null; processId: number | null; parentFileName: string | null };
   reportId: number | null;
   /** The seed query's flags. */
   flags: { suspiciousParent: boolean; tempLocation: boolean };
   severity: Severity;
+  /** Columns whose text was marked, cut or left out instead of rejecting the row; empty when none. */
+  inputIssues: InputIssue[];
   /** Id of the allowlist entry that suppressed this finding, or null. */
   suppressedBy: string | null;
   /** The result row as Defender returned it. */

@@ -1,7 +1,9 @@
 /**
- * Normalise: turns Advanced Hunting result rows into validated `Finding`s. A row that does not
- * fit is reported with the reason and skipped, never fatal: one odd row from Defender must not
- * cost the rest of the cycle. Column names are read case-insensitively because Microsoft's own
+ * Normalise: turns Advanced Hunting result rows into validated `Finding`s. A row that is
+ * structurally broken (not an object, no device or time, a value of the wrong type) is reported
+ * with the reason and skipped, never fatal; odd text in a column (control characters, over-long or
+ * unknown values) never drops a row: it is marked, cut or left out and listed in the finding's
+ * `inputIssues`. Column names are read case-insensitively because Microsoft's own
  * examples vary the casing. Certificate facts come from the command-line parser, overridden by
  * the optional certificate-fact columns a rule projects (OPTIONAL_RESULT_COLUMNS in
  * shared/rules/rule.ts): file, registry and certificate rows know the store, thumbprint, signer
@@ -18,6 +20,7 @@ import {
   type Branch,
   type CertificateFacts,
   type Finding,
+  type InputIssue,
   type Severity,
   type Tool,
 } from '../model/finding';
@@ -79,6 +82,8 @@ const READ_COLUMNS = [
   'InitiatingProcessFileName',
   'InitiatingProcessCommandLine',
   'InitiatingProcessId',
+  'InitiatingProcessParentFileName',
+  'DecodedCommand',
   'CertificateAction',
   'CertificateTool',
   'CertificateSubject',
@@ -196,33 +201,55 @@ function timestamp(value: unknown, column: string): string {
   return new Date(time).toISOString();
 }
 
-/** Text of an optional certificate-fact column, or null when absent or empty. */
-function factText(value: unknown, column: string): string | null {
+/** Where the odd values of one row are recorded (see InputIssue). */
+type IssueLog = InputIssue[];
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
+/** A control character as its visible Unicode Control Picture (tab → ␉, NUL → ␀, DEL → ␡). */
+const controlPicture = (ch: string): string => String.fromCharCode(ch === '\u007f' ? 0x2421 : 0x2400 + ch.charCodeAt(0));
+
+/**
+ * Text of an optional certificate-fact column, or null when absent or empty. The text is the
+ * attacker's: control characters are shown as visible symbols and an over-long value is cut (with
+ * an ellipsis), each noted in `issues`, so that odd text never makes a row disappear. Only a value
+ * of the wrong type (a structurally broken answer) rejects the row.
+ */
+function factText(value: unknown, column: string, issues: IssueLog): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') throw new RowError(`column ${column} should be a string, got ${typeof value}`);
-  const text = value.trim();
+  let text = value.trim();
   if (text === '') return null;
-  if (text.length > MAX_OPTIONAL_COLUMN_LENGTH) throw new RowError(`column ${column} is longer than ${MAX_OPTIONAL_COLUMN_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(text)) throw new RowError(`column ${column} holds a control character`);
+  CONTROL_CHARACTERS.lastIndex = 0;
+  if (CONTROL_CHARACTERS.test(text)) {
+    text = text.replace(CONTROL_CHARACTERS, controlPicture);
+    issues.push({ column, issue: 'control-characters', detail: 'control characters shown as visible symbols (U+2400 block)' });
+  }
+  if (text.length > MAX_OPTIONAL_COLUMN_LENGTH) {
+    issues.push({ column, issue: 'too-long', detail: `${text.length} characters cut to ${MAX_OPTIONAL_COLUMN_LENGTH}` });
+    text = `${text.slice(0, MAX_OPTIONAL_COLUMN_LENGTH - 1)}\u2026`;
+  }
   return text;
 }
 
-function factOneOf<T extends string>(value: unknown, column: string, allowed: readonly T[]): T | null {
-  const text = factText(value, column);
+/** A value from a fixed list, or null (the parser's fact stands) with an issue when it is not one. */
+function factOneOf<T extends string>(value: unknown, column: string, allowed: readonly T[], issues: IssueLog): T | null {
+  const text = factText(value, column, issues);
   if (text === null) return null;
   const known = allowed.find((a) => a === text.toLowerCase());
-  if (!known) throw new RowError(`column ${column} has unknown value ${JSON.stringify(text)} (expected one of ${allowed.join(', ')})`);
-  return known;
+  if (!known) issues.push({ column, issue: 'invalid-value', detail: `not one of ${allowed.join(', ')}: left out, the command line's fact kept` });
+  return known ?? null;
 }
 
 /** SHA-1 (40) or SHA-256 (64) hex digits; spaces and colons between them are dropped. */
-function factThumbprint(value: unknown, column: string): string | null {
-  const text = factText(value, column);
+function factThumbprint(value: unknown, column: string, issues: IssueLog): string | null {
+  const text = factText(value, column, issues);
   if (text === null) return null;
   const hex = text.replace(/[\s:]/g, '');
   if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(hex)) {
-    throw new RowError(`column ${column} is not a 40 or 64 hex-digit thumbprint: ${JSON.stringify(text)}`);
+    issues.push({ column, issue: 'invalid-value', detail: 'not 40 or 64 hex digits: left out, the command line\'s fact kept' });
+    return null;
   }
   return hex.toUpperCase();
 }
@@ -238,14 +265,14 @@ function withFirst(first: string | null, rest: readonly string[]): string[] {
  * The parser's facts with the row's certificate-fact columns applied: scalar facts are replaced,
  * list facts get the column's value first. Throws RowError on a value that does not fit.
  */
-function applyFactColumns(facts: CertificateFacts, col: ColumnReader): CertificateFacts {
-  const action = factOneOf(col('CertificateAction'), 'CertificateAction', CERT_ACTIONS);
-  const tool = factOneOf(col('CertificateTool'), 'CertificateTool', TOOLS);
-  const subject = factText(col('CertificateSubject'), 'CertificateSubject');
-  const thumbprint = factThumbprint(col('CertificateThumbprint'), 'CertificateThumbprint');
-  const store = factText(col('CertificateStore'), 'CertificateStore');
-  const file = factText(col('CertificateFile'), 'CertificateFile');
-  const signed = factText(col('SignedFile'), 'SignedFile');
+function applyFactColumns(facts: CertificateFacts, col: ColumnReader, issues: IssueLog): CertificateFacts {
+  const action = factOneOf(col('CertificateAction'), 'CertificateAction', CERT_ACTIONS, issues);
+  const tool = factOneOf(col('CertificateTool'), 'CertificateTool', TOOLS, issues);
+  const subject = factText(col('CertificateSubject'), 'CertificateSubject', issues);
+  const thumbprint = factThumbprint(col('CertificateThumbprint'), 'CertificateThumbprint', issues);
+  const store = factText(col('CertificateStore'), 'CertificateStore', issues);
+  const file = factText(col('CertificateFile'), 'CertificateFile', issues);
+  const signed = factText(col('SignedFile'), 'SignedFile', issues);
   return {
     ...facts,
     tool: tool ?? facts.tool,
@@ -333,7 +360,8 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
   const fileName = optionalString(col('FileName'), 'FileName');
   const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
-  const facts = applyFactColumns(parse(commandLineValue, fileName, originalFileName), col);
+  const inputIssues: InputIssue[] = [];
+  const facts = applyFactColumns(parse(commandLineValue, fileName, originalFileName), col, inputIssues);
   const accountName = optionalString(col('AccountName'), 'AccountName');
   const parentFileName = optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName');
   const parentCommandLine = optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine');
@@ -348,6 +376,8 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
     timestamp: time,
     commandLine: commandLineValue,
     ...facts,
+    // The text the query's PowerShell terms matched in, when it decoded one; else the parser's.
+    decodedCommand: optionalString(col('DecodedCommand'), 'DecodedCommand') ?? facts.decodedCommand,
     branch: branchOf(col('DetectionBranch'), facts.tool),
     device: { id: deviceId, name: deviceName },
     account: {
@@ -365,10 +395,12 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
       fileName: parentFileName,
       commandLine: parentCommandLine,
       processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
+      parentFileName: optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName'),
     },
     reportId,
     flags,
     suppressedBy: null,
+    inputIssues,
     raw: row,
   } satisfies Omit<Finding, 'severity'>;
   return { ...partial, severity: findingSeverity(ctx.defaultSeverity ?? 'medium', partial) };

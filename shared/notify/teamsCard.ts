@@ -284,6 +284,11 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
     fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${incident.findingCount} findings)`, 200),
   ];
   if (primary) facts.push(fact('Tool and action', `${primary.tool} / ${primary.action}`, 60));
+  if (primary?.parent.fileName) {
+    // What the suspicious-parent flag looked at, shell included (cmd.exe started by winword.exe).
+    const grandparent = primary.parent.parentFileName;
+    facts.push(fact('Parent process', grandparent ? `${primary.parent.fileName}, started by ${grandparent}` : primary.parent.fileName, L.text));
+  }
   facts.push(fact('Certificate subject', incident.signer.subject, L.text));
   facts.push(fact('Thumbprint', incident.signer.thumbprint, 130, { fontType: 'Monospace' }));
   if (incident.signer.file) facts.push(fact('Certificate file', incident.signer.file, L.text));

@@ -31,6 +31,8 @@ export type Confidence = (typeof CONFIDENCES)[number];
  *   InitiatingProcess*, the writer's parent (file name and id; Defender does not give its
  *   command line or path there, so those two are empty).
  * - certificate rules (self-signed-binaries): the process that ran the signed binary and its parent.
+ * InitiatingProcessParentFileName is the parent's parent where Defender gives it (process and
+ * certificate rules), else empty; DecodedCommand is what the query decoded from -EncodedCommand.
  * What the event is about (the certificate file, the store and thumbprint, the signed binary)
  * goes into the optional columns below. DetectionBranch is the rule's branch; IsSuspiciousParent
  * and IsTempLocation are the rule's flags (each rule.yaml says how it computes them).
@@ -56,6 +58,11 @@ export const RESULT_COLUMNS = [
   { name: 'DetectionBranch', type: 'string' },
   { name: 'IsSuspiciousParent', type: 'bool' },
   { name: 'IsTempLocation', type: 'bool' },
+  // Why the row was selected and flagged: the parent's parent (what IsSuspiciousParent looks at
+  // through a shell; empty where Defender gives none) and the decoded -EncodedCommand payload the
+  // query matched in (empty when there is none).
+  { name: 'InitiatingProcessParentFileName', type: 'string' },
+  { name: 'DecodedCommand', type: 'string' },
 ] as const;
 export type ResultColumnName = (typeof RESULT_COLUMNS)[number]['name'];
 export const RESULT_COLUMN_NAMES: readonly ResultColumnName[] = RESULT_COLUMNS.map((c) => c.name);
@@ -203,6 +210,24 @@ export interface RuleBranch {
   tools?: string[];
 }
 
+/** What a fixture case shows about a difference from the published query. */
+export const DIFFERENCE_KINDS = ['selection', 'suspicious-parent', 'temp-location', 'window', 'columns', 'order'] as const;
+export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
+
+/**
+ * One intentional difference from the published detection this rule implements: what the
+ * published query does, what ours does, why, and the fixture cases (`case` in
+ * fixtures/expectations.json) that show it.
+ */
+export interface PublishedDifference {
+  id: string;
+  shows: DifferenceKind;
+  published: string;
+  ours: string;
+  why: string;
+  fixtures: string[];
+}
+
 /** A triage query; placeholders {{DeviceId}}, {{From}}, {{To}} (see renderPivot). */
 export interface RulePivot {
   id: string;
@@ -236,6 +261,8 @@ export interface RuleDefinition {
   triage: string[];
   knownGaps: string[];
   pivots: RulePivot[];
+  /** Where and why the rule differs from the published query it implements (empty: none named). */
+  differences: PublishedDifference[];
   /** query.kql as written, placeholders included. */
   query: string;
   /** Absolute paths of the rule's folder and files. */
@@ -274,6 +301,7 @@ interface RawRule {
   triage: string[];
   knownGaps: string[];
   pivots?: RulePivot[];
+  differences?: PublishedDifference[];
 }
 
 const ISO_DURATION = '^P(?:\\d+D)?(?:T(?:\\d+H)?(?:\\d+M)?(?:\\d+(?:\\.\\d+)?S)?)?$';
@@ -359,6 +387,22 @@ const RULE_SCHEMA = {
         properties: { id: { type: 'string', pattern: ID }, table: text, description: text, query: text },
       },
     },
+    differences: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'shows', 'published', 'ours', 'why', 'fixtures'],
+        properties: {
+          id: { type: 'string', pattern: ID },
+          shows: { type: 'string', enum: [...DIFFERENCE_KINDS] },
+          published: text,
+          ours: text,
+          why: text,
+          fixtures: { type: 'array', items: { type: 'string', pattern: ID }, uniqueItems: true },
+        },
+      },
+    },
   },
 } as const;
 
@@ -423,6 +467,8 @@ export function parseRuleDefinition(
   const optionalTables = raw.optionalTables ?? [];
   const tables = new Set([...raw.requiredTables, ...optionalTables]);
   duplicates(pivots.map((p) => p.id)).forEach((id) => problems.push(`pivots: id ${id} is listed twice`));
+  const differences = raw.differences ?? [];
+  duplicates(differences.map((d) => d.id)).forEach((id) => problems.push(`differences: id ${id} is listed twice`));
   pivots.forEach((p, i) => {
     if (!tables.has(p.table)) problems.push(`pivots[${i}].table: ${p.table} is in neither requiredTables nor optionalTables`);
   });
@@ -453,6 +499,7 @@ export function parseRuleDefinition(
     triage: raw.triage,
     knownGaps: raw.knownGaps,
     pivots,
+    differences,
     query: source.query,
     dir: source.dir,
     files: { rule: source.ruleFile, query: source.queryFile },

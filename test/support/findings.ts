@@ -57,6 +57,7 @@ export function makeFinding(overrides: FindingOverrides = {}): Finding {
     fileName: 'cmd.exe',
     commandLine: '"C:\\Windows\\system32\\cmd.exe"',
     processId: 4100,
+    parentFileName: 'explorer.exe',
     ...overrides.parent,
   };
   const account: Finding['account'] = { name: 'alice', domain: 'CONTOSO', ...overrides.account };
@@ -85,6 +86,7 @@ export function makeFinding(overrides: FindingOverrides = {}): Finding {
     flags,
     severity: overrides.severity ?? 'medium',
     suppressedBy: overrides.suppressedBy !== undefined ? overrides.suppressedBy : null,
+    inputIssues: overrides.inputIssues ?? [],
     raw: {},
     tool,
     action: overrides.action ?? 'other',

@@ -29,12 +29,13 @@ export function makeFinding(overrides: DeepPartialFinding = {}): Finding {
     flags: { suspiciousParent: false, tempLocation: false },
     severity: 'medium',
     suppressedBy: null,
+    inputIssues: [],
     raw: {},
     ...rest,
     certificate: { subject: 'CN=Test', thumbprint: null, files: [], store: null, codeSigningEku: true, ...certificate },
     device: { id: 'dev-1', name: 'ws01.contoso.com', ...device },
     account: { name: 'alice', domain: 'CONTOSO', ...account },
-    parent: { fileName: 'cmd.exe', commandLine: null, processId: 2, ...parent },
+    parent: { fileName: 'cmd.exe', commandLine: null, processId: 2, parentFileName: null, ...parent },
   };
 }
 

@@ -2,13 +2,15 @@
  * The companion rules (cert-key-files, trust-store-tampering, self-signed-binaries) through the
  * normaliser: every positive fixture row becomes a schema-valid Finding with the rule's branch and
  * the certificate facts its optional columns carry (tool, action, store, thumbprint, subject,
- * files); bad optional values reject the row with the reason; empty ones leave the command-line
+ * files); odd optional text (control characters, too long, unknown values) is marked or cut and
+ * flagged on the finding, a value of the wrong type rejects the row; empty ones leave the command-line
  * parser's facts; rows without optional columns (the process rule) normalise as before.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseHuntingResults } from '../../../shared/hunting/graphClient';
 import type { HuntingQueryResults } from '../../../shared/hunting/types';
+import type { Finding } from '../../../shared/model/finding';
 import { normaliseResults, normaliseRow } from '../../../shared/normalise/normalise';
 import { OPTIONAL_RESULT_COLUMN_NAMES } from '../../../shared/rules/rule';
 import { validateFinding } from '../../../shared/schema/validate';
@@ -95,16 +97,36 @@ describe('optional certificate-fact columns', () => {
     expect(f.commandLine).toBe('certutil.exe -f -addstore Root C:\\Users\\Public\\g.cer');
   });
 
-  it('rejects a row whose optional value does not fit, naming the column', () => {
+  it('keeps a row whose certificate-fact text is odd: the value is marked or cut, or left out, and the finding says so (issue 15.7)', () => {
+    const base = trustRow();
+    const odd: [string, string, string, (f: Finding) => unknown, unknown][] = [
+      ['CertificateSubject', 'CN=Evil\tCorp', 'control-characters', (f) => f.certificate.subject, 'CN=Evil\u2409Corp'],
+      ['CertificateStore', 'LocalMachine\\Root\nInjected', 'control-characters', (f) => f.certificate.store, 'LocalMachine\\Root\u240aInjected'],
+      ['CertificateFile', 'C:\\' + 'a'.repeat(3000), 'too-long', (f) => [f.certificate.files[0]?.length, f.certificate.files[0]?.endsWith('\u2026')], [2048, true]],
+      ['SignedFile', 'C:\\x\u0000.exe', 'control-characters', (f) => f.signedFile, 'C:\\x\u2400.exe'],
+      ['CertificateAction', 'steal', 'invalid-value', (f) => f.action, 'import-store'],
+      ['CertificateTool', 'mimikatz', 'invalid-value', (f) => f.tool, 'certutil'],
+      ['CertificateThumbprint', 'ABC123', 'invalid-value', (f) => f.certificate.thumbprint, null],
+    ];
+    const { findings, rejected } = normaliseResults(
+      { schema: [], results: [base, ...odd.map(([column, value]) => ({ ...base, CertificateThumbprint: '', [column]: value }))] },
+      ctx,
+    );
+    expect(rejected).toEqual([]);
+    expect(findings).toHaveLength(odd.length + 1);
+    expect(findings[0]!.inputIssues).toEqual([]);
+    odd.forEach(([column, , issue, read, expected], i) => {
+      const finding = findings[i + 1]!;
+      expect({ column, value: read(finding) }).toEqual({ column, value: expected });
+      expect(finding.inputIssues).toEqual([{ column, issue, detail: expect.any(String) }]);
+      expect(validateFinding(finding)).toEqual([]);
+    });
+  });
+
+  it('rejects only a structurally broken row: a value of the wrong type, naming the column', () => {
     const base = trustRow();
     const bad: [string, unknown, RegExp][] = [
-      ['CertificateAction', 'steal', /CertificateAction has unknown value "steal"/],
-      ['CertificateTool', 'mimikatz', /CertificateTool has unknown value "mimikatz"/],
-      ['CertificateThumbprint', 'ABC123', /CertificateThumbprint is not a 40 or 64 hex-digit thumbprint/],
-      ['CertificateThumbprint', 'Z'.repeat(40), /CertificateThumbprint is not a 40 or 64/],
-      ['CertificateStore', 'LocalMachine\\Root\nInjected', /CertificateStore holds a control character/],
       ['CertificateSubject', 42, /CertificateSubject should be a string, got number/],
-      ['CertificateFile', 'C:\\' + 'a'.repeat(3000), /CertificateFile is longer than 2048 characters/],
       ['SignedFile', { path: 'x' }, /SignedFile should be a string, got object/],
     ];
     const { findings, rejected } = normaliseResults(

@@ -262,18 +262,18 @@ describe('result column contract', () => {
   });
 
   it('names a missing, renamed or retyped base column', () => {
-    expect(resultColumnProblems(base.slice(0, -1))).toEqual(['column 20: IsTempLocation (bool) is missing']);
+    expect(resultColumnProblems(base.slice(0, -1))).toEqual(['column 22: DecodedCommand (string) is missing']);
     const retyped = base.map((c) => (c.name === 'ReportId' ? { name: 'ReportId', type: 'string' } : c));
     expect(resultColumnProblems(retyped)).toEqual(['column 5: expected ReportId (long), got ReportId (string)']);
   });
 
   it('rejects unknown, repeated, out-of-order and mistyped optional columns', () => {
-    expect(resultColumnProblems([...base, optional('RegistryKey')])[0]).toMatch(/^column 21: RegistryKey is neither a base column nor one of CertificateAction/);
+    expect(resultColumnProblems([...base, optional('RegistryKey')])[0]).toMatch(/^column 23: RegistryKey is neither a base column nor one of CertificateAction/);
     expect(resultColumnProblems([...base, optional('SignedFile'), optional('CertificateAction')])).toEqual([
-      'column 22: CertificateAction is out of order or repeated (order: CertificateAction, CertificateTool, CertificateSubject, CertificateThumbprint, CertificateStore, CertificateFile, SignedFile)',
+      'column 24: CertificateAction is out of order or repeated (order: CertificateAction, CertificateTool, CertificateSubject, CertificateThumbprint, CertificateStore, CertificateFile, SignedFile)',
     ]);
     expect(resultColumnProblems([...base, optional('CertificateTool'), optional('CertificateTool')])).toHaveLength(1);
-    expect(resultColumnProblems([...base, { name: 'CertificateStore', type: 'dynamic' }])).toEqual(['column 21: CertificateStore must be string, got dynamic']);
+    expect(resultColumnProblems([...base, { name: 'CertificateStore', type: 'dynamic' }])).toEqual(['column 23: CertificateStore must be string, got dynamic']);
   });
 
   it('reads the rule id from a query comment', () => {

@@ -19,6 +19,9 @@ Commands:
                                           export, detected), one Finding JSON per row out (stdout);
                                           skipped rows and their count on stderr
   validate [--rules DIR]                  Every rule through the Kusto parser against the schema
+  export-rule --target sentinel|defender [--rule ID] [--out DIR]
+                                          A rule for native deployment: Sentinel analytics rule
+                                          YAML or Defender custom detection JSON (Graph body)
   runs [--rule ID] [--limit N]            Recent hunt cycles from the run records
   allowlist list|add|remove|import|export|test ...
                                           Manage the allowlist (see 'codesign-hunt allowlist help')
@@ -32,6 +35,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run')).runRunCommand,
   explain: async () => (await import('./explain')).runExplainCommand,
   validate: async () => (await import('./validate')).runValidateCommand,
+  'export-rule': async () => (await import('./exportRule')).runExportRuleCommand,
   runs: async () => (await import('./runs')).runRunsCommand,
   allowlist: async () => (await import('./allowlist')).runAllowlistCommand,
   deliveries: async () => (await import('./deliveries')).runDeliveriesCommand,

@@ -42,7 +42,9 @@ function healthPayload(event: HealthEvent): HealthPayload {
       ? `Hunting ${event.ruleId} is unhealthy (${event.reasons.join(', ')})`
       : event.kind === 'recovered'
         ? `Hunting ${event.ruleId} recovered`
-        : `Hunting ${event.ruleId}: telemetry older than Defender's retention was never hunted`;
+        : event.kind === 'rows-rejected'
+          ? `Hunting ${event.ruleId}: ${event.count} result row${event.count === 1 ? '' : 's'} could not be read and ${event.count === 1 ? 'was' : 'were'} skipped`
+          : `Hunting ${event.ruleId}: telemetry older than Defender's retention was never hunted`;
   return {
     key,
     code,

@@ -39,6 +39,8 @@ export interface IncidentStage {
 export type HealthEvent =
   | { kind: 'unhealthy'; tenantId: string; ruleId: string; reasons: string[]; detail: string; since: string }
   | { kind: 'recovered'; tenantId: string; ruleId: string; detail: string; since: string }
+  /** Result rows the cycle could not read (structurally broken): never dropped in silence. */
+  | { kind: 'rows-rejected'; tenantId: string; ruleId: string; count: number; reasons: string[]; detail: string; since: string }
   | { kind: 'data-lost'; tenantId: string; ruleId: string; detail: string; since: string };
 
 /** Health alerts go through the notification path (or a marked error log until it exists). */
@@ -180,6 +182,8 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
     note,
   };
   const seen = new Set<string>();
+  /** Why rows were rejected, with how many each, for the health alert. */
+  const rejections = new Map<string, number>();
   let failure: unknown = null;
 
   try {
@@ -199,6 +203,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
         normaliseResults({ schema: answer.schema, results: answer.rows }, { ruleId: rule.id, defaultSeverity: rule.severity }),
       );
       run.counts.rejectedRows += normalised.rejected.length;
+      for (const rejected of normalised.rejected) rejections.set(rejected.reason, (rejections.get(rejected.reason) ?? 0) + 1);
       for (const rejected of normalised.rejected.slice(0, 20)) {
         note(`Row ${rejected.index} of ${windowLabel(window)} skipped: ${rejected.reason}`);
       }
@@ -255,6 +260,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   run.finishedAt = finishedAt.toISOString();
   run.durationsMs.total = finishedAt.getTime() - started.getTime();
   run.checkpointAfter = lease.state.checkpoint?.toISOString() ?? null;
+  await announceRejectedRows(deps, run, rejections);
   const state = await evaluateHealth(deps, lease.state, run, finishedAt);
   try {
     await deps.checkpoints.finish(lease, state, run);
@@ -264,6 +270,19 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   }
   logSummary(deps, run);
   return run;
+}
+
+/** One health alert per cycle that skipped rows: how many, and the reasons (most frequent first). */
+async function announceRejectedRows(deps: CycleDeps, run: RunRecord, rejections: ReadonlyMap<string, number>): Promise<void> {
+  if (run.counts.rejectedRows === 0) return;
+  const reasons = [...rejections.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([reason, n]) => `${n} × ${reason}`);
+  const base = { tenantId: deps.tenantId, ruleId: deps.rule.id };
+  const detail = `${run.counts.rejectedRows} of ${run.counts.rows} rows skipped in run ${run.runId}: ${reasons.join('; ')}`;
+  try {
+    await deps.health.announce({ kind: 'rows-rejected', ...base, count: run.counts.rejectedRows, reasons, detail, since: run.startedAt });
+  } catch (error) {
+    deps.log.error(`health alert could not be announced: ${errorText(error)}`, base);
+  }
 }
 
 /** Counts failures in a row and lag; announces a health alert once per bout, and recovery. */

@@ -176,6 +176,24 @@ test.each(['graph-answer.json', 'portal-export-utc.csv', 'portal-export-en-us.cs
   },
 );
 
+test('export-rule writes a Sentinel rule (YAML) and Defender custom detections (JSON), and refuses an unknown target', () => {
+  const sentinel = cli(['export-rule', '--target', 'sentinel', '--rule', 't1587-002']);
+  expect(sentinel.stderr).toBe('');
+  expect(sentinel.code).toBe(0);
+  expect(sentinel.stdout).toMatch(/^kind: Scheduled$/m);
+  expect(sentinel.stdout).toContain('"SignTool-ExecutableSigning"');
+  const dir = mkdtempSync(join(tmpdir(), 'export-'));
+  const defender = cli(['export-rule', '--target', 'defender', '--out', dir]);
+  expect(defender.code).toBe(0);
+  const files = defender.stdout.trim().split('\n');
+  expect(files).toHaveLength(4);
+  const body = JSON.parse(readFileSync(join(dir, 't1587-002.defender.json'), 'utf8')) as { schedule: { period: string }; queryCondition: { queryText: string } };
+  expect(body.schedule.period).toBe('1H');
+  expect(body.queryCondition.queryText).toContain('ago(4h)');
+  expect(cli(['export-rule', '--target', 'splunk']).code).toBe(2);
+  expect(cli(['export-rule', '--target', 'sentinel', '--rule', 'nope']).code).toBe(1);
+}, 60_000);
+
 test('validate passes for the rules and fails for a rule with an unknown column', () => {
   const ok = cli(['validate']);
   expect(ok.stdout).toContain('ok   t1587-002');
@@ -195,7 +213,9 @@ test('run --demo runs a real cycle and writes the cards; a second run against th
   const storage = azuriteConnectionString();
   const out1 = mkdtempSync(join(tmpdir(), 'demo-'));
   const first = cli(['run', '--demo', '--out', out1, '--storage', storage]);
-  expect(first.stderr).not.toMatch(/\[error\]/);
+  // The sample's two deliberately broken rows raise the rows-rejected health alert; nothing else errs.
+  expect(first.stderr).toMatch(/\[error\] HUNT_HEALTH_ALERT: Hunting t1587-002: 2 result rows could not be read/);
+  expect(first.stderr.replace(/\[error\] HUNT_HEALTH_ALERT: Hunting t1587-002: 2 result rows could not be read[^\n]*/, '')).not.toMatch(/\[error\]/);
   expect(first.code).toBe(0);
   expect(first.stdout).toMatch(/Rule t1587-002: succeeded/);
   expect(first.stdout).toMatch(/Suppressed by the allowlist: [1-9]/);

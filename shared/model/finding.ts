@@ -4,7 +4,8 @@
  * and every later stage (allowlist, incidents, delivery) build on.
  */
 
-export const FINDING_SCHEMA_VERSION = '1.0';
+/** 1.1: parent.parentFileName and inputIssues (issues 12.4 and 15.7). */
+export const FINDING_SCHEMA_VERSION = '1.1';
 
 export const TOOLS = ['makecert', 'pvk2pfx', 'powershell', 'openssl', 'certutil', 'signtool', 'other'] as const;
 export type Tool = (typeof TOOLS)[number];

@@ -437,6 +437,8 @@ class ScriptWalker implements CmdletContext {
    * the statement is not one of these, for the ordinary walk.
    */
   private controlFlow(words: readonly Word[]): boolean {
+    const head = words[0]?.parts[0];
+    if (head?.kind !== 'bare' || !/^(?:if|while)$/i.test(head.text)) return false;
     const items: Item[] = [];
     for (const word of words) for (const part of word.parts) items.push(part);
     const keyword = (item: Item | undefined): string => (item?.kind === 'bare' ? item.text.toLowerCase() : '');

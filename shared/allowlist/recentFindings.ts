@@ -64,8 +64,16 @@ function parseRow(row: TableEntityResult<Record<string, unknown>>): RecentFindin
   }
 }
 
+/** Findings remembered as written, per store instance (a warm function instance re-sees overlap). */
+const MAX_REMEMBERED = 50_000;
+
 export class RecentFindingsStore {
   private ready: Promise<void> | undefined;
+  /**
+   * Row key → what was last written for it. An overlapping window re-sees the same findings every
+   * cycle; rewriting unchanged rows would cost a transaction per hundred of them each time.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly table: TableClient) {}
 
@@ -85,11 +93,16 @@ export class RecentFindingsStore {
     if (items.length === 0) return;
     await this.ensure();
     const byKey = new Map<string, TransactionAction>();
+    const signatures = new Map<string, string>();
     for (const { finding, incident } of items) {
       const time = Date.parse(finding.timestamp);
       const partitionKey = dayOf(Number.isNaN(time) ? now.getTime() : time);
       const rowKey = compositeKey(tenantId, finding.id);
-      byKey.set(`${partitionKey}/${rowKey}`, [
+      const key = `${partitionKey}/${rowKey}`;
+      const signature = `${finding.suppressedBy ?? ''}|${incident?.id ?? ''}|${incident?.severity ?? ''}|${incident?.chain === true}`;
+      if (this.written.get(key) === signature) continue;
+      signatures.set(key, signature);
+      byKey.set(key, [
         'upsert',
         {
           partitionKey,
@@ -106,7 +119,10 @@ export class RecentFindingsStore {
         'Replace',
       ]);
     }
+    if (byKey.size === 0) return;
     await submitInBatches(this.table, [...byKey.values()]);
+    if (this.written.size + signatures.size > MAX_REMEMBERED) this.written.clear();
+    for (const [key, signature] of signatures) this.written.set(key, signature);
   }
 
   /** Findings whose day lies in [since, until], newest day first. */

@@ -26,10 +26,12 @@ import type { Channel } from '../notify/channels';
 import type { Announcement } from '../notify/message';
 import type { DeliveryDeps } from '../notify/deliver';
 import { probeDueChannels } from '../notify/probe';
+import { purgeExpired, takePurgeTurn, type PurgeSummary, type RetentionTables } from '../retention/purge';
 import type { DeliveryQueuePort } from '../notify/queue';
 import { loadRules } from '../rules/loadRules';
 import { renderQuery, timespanFor } from '../rules/renderQuery';
 import type { RuleDefinition } from '../rules/rule';
+import type { StageHook } from '../stages';
 import { StorageFactory, type StoragePolicy } from '../storage/clients';
 import type { Logger } from './logger';
 import { createQueueChangeNotifier, createHealthStage, enqueueAnnouncements, HEALTH_ALERT_MARKER, ignoredEntriesAlert, type NotificationPath } from './notifications';
@@ -49,11 +51,15 @@ export interface HuntRuntimeOptions {
   onAnnouncements?: (announcements: Announcement[]) => void;
   /** The deliverer's dependencies: with them, `housekeeping` probes paused channels. */
   delivery?: DeliveryDeps;
+  /** Reached between durable steps (shared/stages.ts): the fault-injection test's kill points. */
+  onStage?: StageHook;
 }
 
 export interface HousekeepingSummary {
   /** Paused channels probed, with the outcome of each probe. */
   probed: Array<{ channelId: string; outcome: string }>;
+  /** Rows purged per table, when this run took the hourly purge turn; null otherwise. */
+  purged: PurgeSummary | null;
 }
 
 /** The Graph client for the configured cloud and credential. */
@@ -147,8 +153,8 @@ export interface HuntRuntime {
   /** One cycle of every enabled rule, in order; one rule's failure does not stop the next. */
   runAll(): Promise<RunRecord[]>;
   /**
-   * The timer's upkeep after the cycles: probes channels whose pause is over. Failures are logged,
-   * never thrown: upkeep must not fail a hunt.
+   * The timer's upkeep after the cycles: probes channels whose pause is over, and (at most hourly)
+   * purges rows past their retention. Failures are logged, never thrown: upkeep must not fail a hunt.
    */
   housekeeping(): Promise<HousekeepingSummary>;
 }
@@ -270,10 +276,13 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
         }
         await recordRecent(tenantId, findings.map((finding) => ({ finding, incident: incidentOf.get(finding.id) ?? null })));
         await purgeRecent();
+        await options.onStage?.('incidents-stored');
         const enqueued = await enqueueAnnouncements(notifications, announcements);
+        await options.onStage?.('notifications-enqueued');
         options.onAnnouncements?.(announcements);
-        // Only after the messages are durably on the queue: a crash before this re-announces.
+        // Only after the messages are durably on the queue: a crash before this re-sends them.
         await batch.commit();
+        await options.onStage?.('incidents-marked');
         return { incidentsNew: batch.counts.new, incidentsUpdated: batch.counts.updated, notificationsEnqueued: enqueued };
       },
     };
@@ -299,13 +308,30 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
       ]);
     },
     async housekeeping() {
-      const summary: HousekeepingSummary = { probed: [] };
+      const summary: HousekeepingSummary = { probed: [], purged: null };
       if (options.delivery) {
         try {
           summary.probed = (await probeDueChannels(options.delivery)).probed;
         } catch (error) {
           log.error(`paused channels could not be probed: ${(error as Error).message}`);
         }
+      }
+      try {
+        const checkpointTable = storage.table(settings.tables.checkpoints);
+        if (await takePurgeTurn(checkpointTable, clock.now())) {
+          const tables: RetentionTables = {
+            incidents: incidentTable,
+            recentSteps: storage.table(settings.tables.recentSteps),
+            checkpoints: checkpointTable,
+            deliveries: storage.table(settings.tables.deliveries),
+            allowlist: storage.table(settings.tables.allowlist),
+            allowlistAudit: storage.table(settings.tables.allowlistAudit),
+          };
+          summary.purged = await purgeExpired(tables, settings.retention, clock.now());
+          log.info('retention purge', { ...summary.purged });
+        }
+      } catch (error) {
+        log.error(`retention purge failed: ${(error as Error).message}`);
       }
       return summary;
     },
@@ -328,6 +354,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
               settings: cycleSettingsFor(settings, rule),
               pacer,
               onFindings: options.onFindings,
+              onStage: options.onStage,
             }),
           );
         } catch (error) {

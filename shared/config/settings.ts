@@ -6,6 +6,7 @@
  * Each setting is documented in docs/settings.md and listed in local.settings.sample.json;
  * test/unit/config/settingsConsistency.test.ts keeps the three in step.
  */
+import { DEFAULT_RETENTION, retentionProblems, type RetentionSettings } from '../retention/policy';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -78,6 +79,8 @@ export interface Settings {
     allowLoopbackForTests: boolean;
     allowFolderChannels: boolean;
   };
+  /** Days rows are kept before the timer's purge (shared/retention). */
+  retention: RetentionSettings;
 }
 
 /** Names of settings whose values must never be logged. */
@@ -334,7 +337,15 @@ export function loadSettings(env: Env = process.env): Settings {
       allowLoopbackForTests: r.raw('DELIVERY_ALLOW_LOOPBACK') === 'true',
       allowFolderChannels: r.raw('NOTIFY_ALLOW_FOLDER') === 'true',
     },
+    retention: {
+      incidentDays: r.number('RETENTION_INCIDENT_DAYS', DEFAULT_RETENTION.incidentDays, { min: 1, max: 3650 }),
+      recentStepDays: r.number('RETENTION_RECENT_STEP_DAYS', DEFAULT_RETENTION.recentStepDays, { min: 1, max: 3650 }),
+      runDays: r.number('RETENTION_RUN_DAYS', DEFAULT_RETENTION.runDays, { min: 1, max: 3650 }),
+      deliveryDays: r.number('RETENTION_DELIVERY_DAYS', DEFAULT_RETENTION.deliveryDays, { min: 3, max: 3650 }),
+      auditDays: r.number('RETENTION_AUDIT_DAYS', DEFAULT_RETENTION.auditDays, { min: 1, max: 36500 }),
+    },
   };
+  r.problems.push(...retentionProblems(settings.retention));
   refuseLocalOnlyInAzure(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return settings;

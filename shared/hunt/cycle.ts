@@ -10,10 +10,11 @@ import type { Clock } from '../clock';
 import { HuntingAuthError } from '../hunting/errors';
 import type { HuntingQueryRequest, HuntingSource } from '../hunting/types';
 import type { Finding, Severity } from '../model/finding';
+import type { StageHook } from '../stages';
 import { normaliseResults } from '../normalise/normalise';
 import { LeaseLostError, type CheckpointState, type CheckpointStore, type Lease } from './checkpointStore';
 import { CallPacer, CycleDeadlineError, DEFAULT_EXECUTE_OPTIONS, executeWindow, type ExecuteOptions } from './executeQuery';
-import { emptyCounts, type RunOutcome, type RunRecord } from './runRecord';
+import { startedRun, type RunOutcome, type RunRecord } from './runRecord';
 import { planWindows, windowLabel, type HuntWindow } from './window';
 
 /** What the cycle needs of a rule: its id, default severity and how to render a request. */
@@ -85,8 +86,8 @@ export interface CycleDeps {
   pacer?: CallPacer;
   /** Sees every window's findings after suppression (the demo and `run` print them). */
   onFindings?: (findings: Finding[], window: HuntWindow) => void;
-  /** Test hook: runs after a window is fully processed, before the checkpoint moves. */
-  afterWindowProcessed?: (window: HuntWindow) => Promise<void>;
+  /** Reached between the durable steps (shared/stages.ts); only the fault-injection test passes one. */
+  onStage?: StageHook;
 }
 
 /** Removes repeated findings (overlaps, split boundaries) by their stable id, keeping the first. */
@@ -121,22 +122,7 @@ async function timed<T>(durations: Record<string, number>, stage: string, clock:
 export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   const { clock, settings, tenantId, rule } = deps;
   const started = clock.now();
-  const run: RunRecord = {
-    runId: randomUUID(),
-    tenantId,
-    ruleId: rule.id,
-    startedAt: started.toISOString(),
-    finishedAt: started.toISOString(),
-    outcome: 'succeeded',
-    windows: [],
-    counts: emptyCounts(),
-    durationsMs: {},
-    checkpointBefore: null,
-    checkpointAfter: null,
-    lost: null,
-    error: null,
-    messages: [],
-  };
+  const run: RunRecord = startedRun({ runId: randomUUID(), tenantId, ruleId: rule.id, startedAt: started });
   const note = (message: string): void => {
     run.messages.push(message);
   };
@@ -152,6 +138,8 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
   }
 
   let lease: Lease = acquired.lease;
+  const stage = deps.onStage ?? (async () => undefined);
+  await stage('lease-taken');
   run.checkpointBefore = lease.state.checkpoint?.toISOString() ?? null;
   const plan = planWindows({
     now: started,
@@ -193,9 +181,11 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
       lease = await timed(run.durationsMs, 'checkpoint', clock, () =>
         deps.checkpoints.recordOrigin(lease, first.start, clock.now(), settings.leaseMs),
       );
+      await stage('origin-recorded');
     }
     for (const window of plan.windows) {
       const answer = await timed(run.durationsMs, 'query', clock, () => executeWindow(window, (w) => rule.render(w), executeDeps, executeOptions));
+      await stage('window-queried');
       run.windows.push(...answer.records);
       run.counts.rows += answer.rows.length;
 
@@ -228,7 +218,6 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
       run.counts.incidentsNew += outcome.incidentsNew;
       run.counts.incidentsUpdated += outcome.incidentsUpdated;
       run.counts.notificationsEnqueued += outcome.notificationsEnqueued;
-      await deps.afterWindowProcessed?.(window);
       if (window === plan.windows[plan.windows.length - 1]) {
         // The last window's checkpoint is written by finish(), in the same transaction as the
         // run record: one round trip fewer for every cycle, and still only after all is durable.
@@ -237,6 +226,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
         lease = await timed(run.durationsMs, 'checkpoint', clock, () =>
           deps.checkpoints.advance(lease, window.end, clock.now(), settings.leaseMs),
         );
+        await stage('checkpoint-advanced');
       }
     }
     run.outcome = plan.caughtUp ? 'succeeded' : 'partial';
@@ -268,6 +258,7 @@ export async function runHuntCycle(deps: CycleDeps): Promise<RunRecord> {
     deps.log.error(`hunt ${rule.id}: could not record the run: ${errorText(error)}`, { tenantId, ruleId: rule.id });
     throw error;
   }
+  await stage('run-recorded');
   logSummary(deps, run);
   return run;
 }

@@ -63,3 +63,23 @@ export function emptyCounts(): RunCounts {
     suppressedBy: {},
   };
 }
+
+/** A run that has just started: nothing counted, nothing hunted yet. */
+export function startedRun(run: { runId: string; tenantId: string; ruleId: string; startedAt: Date }): RunRecord {
+  return {
+    runId: run.runId,
+    tenantId: run.tenantId,
+    ruleId: run.ruleId,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.startedAt.toISOString(),
+    outcome: 'succeeded',
+    windows: [],
+    counts: emptyCounts(),
+    durationsMs: {},
+    checkpointBefore: null,
+    checkpointAfter: null,
+    lost: null,
+    error: null,
+    messages: [],
+  };
+}

@@ -37,6 +37,7 @@ import { giveUpHeld, releaseHeld } from './recovery';
 import type { DeliveryQueuePort } from './queue';
 import { decideRetry, defaultRetryPolicy, type RetryPolicy } from './retry';
 import type { Sender, SendOutcome } from './send';
+import type { StageHook } from '../stages';
 import { buildTeamsPayload } from './teamsCard';
 import { buildWebhookRequest } from './webhook';
 import { writeFolderDelivery } from './localFolderSender';
@@ -56,6 +57,8 @@ export interface DeliveryDeps {
   leaseMs?: number;
   cardMaxBytes?: number;
   writeFolder?: typeof writeFolderDelivery;
+  /** Reached between durable steps (shared/stages.ts): the fault-injection test's kill points. */
+  onStage?: StageHook;
 }
 
 interface OutcomeBase {
@@ -191,6 +194,7 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
 
   const token = claim.token;
   const ctx: DeliveryContext = { message, deps, log, alertsAllowed, base, fields };
+  await deps.onStage?.('delivery-claimed');
   if (claim.takeover) log.warn('an earlier attempt ended without a result; posting again with the same webhook-id', fields);
 
   if (!channel) {
@@ -231,11 +235,13 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
   }
 
   const outcome = await post(message, channel, deps);
+  await deps.onStage?.('delivery-posted');
   const code = describe(outcome);
   const done = deps.clock.now();
   // Recorded before the notification's own row: after a crash in between, a redelivery finds the
   // revision posted (and does not post it again) rather than an older revision finding it missing.
   if (order) await deps.ledger.endRevision(order, outcome.kind === 'success', done);
+  await deps.onStage?.('revision-recorded');
 
   switch (outcome.kind) {
     case 'success':
@@ -249,6 +255,7 @@ export async function deliverMessage(message: NotificationMessage, deps: Deliver
         }
       }
       await deps.ledger.markDelivered(token, { now: done, httpStatus: outcome.status, message });
+      await deps.onStage?.('delivery-recorded');
       log.info('delivered', { ...fields, status: outcome.status });
       if ((await recordSuccess(deps, channel.id, done, gate.action === 'open' ? status : undefined)).wasPaused) {
         await releaseHeld(deps, channel, log, done);

@@ -380,6 +380,7 @@ module authApp 'app/auth-app.bicep' = if (createAuthApp) {
   params: {
     uniqueName: authAppUniqueName
     displayName: 'codesign-hunt allowlist API (${environmentName})'
+    webRedirectUris: ['${apiApp.outputs.url}/.auth/login/aad/callback']
     readerIds: allowlistReaderIds
     writerIds: allowlistWriterIds
   }

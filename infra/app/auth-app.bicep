@@ -15,6 +15,8 @@ extension microsoftGraphV1
 @description('Immutable unique name of the application in the tenant (idempotency key of the Graph extension).')
 param uniqueName string
 param displayName string
+@description('Web redirect URIs for browser sign-in to the allowlist page: <API app URL>/.auth/login/aad/callback.')
+param webRedirectUris array = []
 @description('Object ids assigned Allowlist.Read.')
 param readerIds array = []
 @description('Object ids assigned Allowlist.Read and Allowlist.Write.')
@@ -34,6 +36,16 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   identifierUris: [
     identifierUri
   ]
+  // Browser sign-in to the allowlist page through App Service authentication (/.auth/login/aad):
+  // the platform's callback is the redirect URI, and without a client secret it signs people in
+  // with an ID token (form_post), whose `roles` claim carries the user's Allowlist app roles.
+  web: {
+    redirectUris: webRedirectUris
+    implicitGrantSettings: {
+      enableIdTokenIssuance: true
+      enableAccessTokenIssuance: false
+    }
+  }
   api: {
     // v2 access tokens: issuer https://login.microsoftonline.com/<tenant>/v2.0 (auth.bicep), aud = appId.
     requestedAccessTokenVersion: 2

@@ -1,12 +1,18 @@
-// App Service authentication (authsettingsV2) in front of the function app: every request needs
-// a valid Entra ID access token for the allowlist app registration, and a request without one is
-// answered 401 (no login redirect: this is an API). The platform then passes the caller's claims
-// to the app in x-ms-client-principal, where shared/allowlist/api.ts checks the Allowlist.Read /
-// Allowlist.Write app roles; the HTTP functions additionally require a function key
-// (authLevel 'function'). Timer and queue triggers are not HTTP and are unaffected.
+// App Service authentication (authsettingsV2) in front of the API app. The platform validates an
+// Entra ID access token (API callers) or its own session cookie (browsers signed in through
+// /.auth/login/aad) and passes the caller's claims in x-ms-client-principal; it removes any
+// x-ms-client-principal* header a client sends itself, so the header can be trusted.
 //
-// Without a client id (createAuthApp false and no authClientId) authentication stays required
-// with no identity provider, so every request is refused: the API is closed, never open.
+// Unauthenticated requests are let through (AllowAnonymous) so the app decides per route: the
+// API answers 401 and the allowlist page redirects a browser to /.auth/login/aad with
+// post_login_redirect_uri back to the page (ALLOWLIST_SIGN_IN_PATH; shared/allowlist/page/
+// handlers.ts). Both still refuse without a principal (401) or the app role (403), as
+// shared/allowlist/api.ts enforces for every route: nothing answers without a principal. The
+// platform alone cannot do this split (one unauthenticatedClientAction for the whole app: Return401
+// leaves the on-call engineer's browser at a 401, RedirectToLoginPage sends API clients a 302).
+//
+// Without a client id (createAuthApp false and no authClientId) there is no identity provider, so
+// no request ever carries a principal and every route answers 401: the API is closed, never open.
 
 param functionAppName string
 @description('Client (application) id of the app registration; empty closes the API.')
@@ -43,8 +49,8 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       enabled: true
     }
     globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
     }
     identityProviders: empty(clientId) ? {} : entraProvider
     login: {

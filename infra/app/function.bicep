@@ -174,6 +174,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Storage__credential: 'managedidentity'
     Storage__clientId: identityClientId
     ALLOWLIST_BASE_URL: empty(allowlistBaseUrl) ? 'https://${site.properties.defaultHostName}' : allowlistBaseUrl
+    // App Service authentication's login endpoint (infra/app/auth.bicep): the page sends browsers there.
+    ALLOWLIST_SIGN_IN_PATH: '/.auth/login/aad'
     NOTIFICATION_QUEUE: notificationQueue
 
     // codesign-hunt: shared/config/reference.ts, azure: 'secret' (Key Vault references; a

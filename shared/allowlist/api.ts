@@ -59,6 +59,8 @@ export interface AllowlistApiDeps {
   maxLifetimeDays: number;
   /** See AllowlistSettings.devPrincipal; null in any real deployment. */
   devPrincipal: string | null;
+  /** See AllowlistSettings.signInPath: where the page sends a browser without a session; null = 401. */
+  signInPath?: string | null;
   /** Where breadth is measured; null = no estimate (entries are then judged by their patterns only). */
   recentFindings?: RecentFindingsStore | null;
   breadth?: { lookbackDays: number; maxShare: number };
@@ -85,6 +87,7 @@ export function createAllowlistDeps(
     clock,
     maxLifetimeDays: settings.maxLifetimeDays,
     devPrincipal: settings.devPrincipal,
+    signInPath: settings.signInPath,
     recentFindings: options.recentFindings ?? null,
     breadth: { lookbackDays: settings.previewLookbackDays, maxShare: settings.maxSharePercent / 100 },
   };

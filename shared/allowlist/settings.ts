@@ -16,6 +16,11 @@ export interface AllowlistSettings {
    * has no x-ms-client-principal header (ALLOWLIST_DEV_PRINCIPAL; unset = never).
    */
   devPrincipal: string | null;
+  /**
+   * Same-origin path of the sign-in endpoint the page redirects a browser without a session to
+   * (ALLOWLIST_SIGN_IN_PATH: App Service authentication's /.auth/login/aad); null = answer 401.
+   */
+  signInPath: string | null;
   /** Recent-findings table (RECENT_FINDINGS_TABLE, default "recentfindings"). */
   recentFindingsTable: string;
   /** Days of stored findings a breadth estimate and the page's preview look at (ALLOWLIST_PREVIEW_LOOKBACK_DAYS, 30). */
@@ -30,6 +35,7 @@ export function allowlistSettingsOf(settings: Settings): AllowlistSettings {
     auditTable: settings.tables.allowlistAudit,
     maxLifetimeDays: settings.allowlist.maxLifetimeDays,
     devPrincipal: settings.allowlist.devPrincipal,
+    signInPath: settings.allowlist.signInPath,
     recentFindingsTable: settings.tables.recentFindings,
     previewLookbackDays: settings.allowlist.previewLookbackDays,
     maxSharePercent: settings.allowlist.maxSharePercent,

@@ -58,6 +58,7 @@ export const SETTINGS_REFERENCE: readonly SettingReference[] = [
   { name: 'ALLOWLIST_MAX_LIFETIME_DAYS', default: '90', description: 'Longest lifetime of an allowlist entry that is not explicitly permanent', azure: 'optional' },
   { name: 'ALLOWLIST_PREVIEW_LOOKBACK_DAYS', default: '30', description: 'Days of stored findings an allowlist breadth estimate and preview look at (also how long they are kept)', azure: 'optional' },
   { name: 'ALLOWLIST_MAX_SHARE_PERCENT', default: '10', description: 'An allowlist entry that would hide more than this share of recent findings needs an explicit, audited confirmation', azure: 'optional' },
+  { name: 'ALLOWLIST_SIGN_IN_PATH', default: '(none)', description: 'Where the allowlist page sends a browser without a session: App Service authentication\'s login path (/.auth/login/aad), with post_login_redirect_uri back to the page; unset: the page answers 401 (the API always does)', azure: 'bicep' },
   { name: 'ALLOWLIST_DEV_PRINCIPAL', default: '(none)', description: 'Local development only: a principal with all allowlist roles when no x-ms-client-principal header is present; refused in Azure', azure: 'never' },
   { name: 'NOTIFICATION_QUEUE', default: 'notifications', description: 'Queue of notifications (poison queue: <name>-poison); also the deliver trigger', azure: 'bicep' },
   { name: 'NOTIFY_CHANNELS', default: '(none)', description: 'JSON array of channels {id, type: teams|webhook, url, minSeverity, kinds, secret}: a secret (Key Vault reference)', azure: 'secret' },

@@ -68,7 +68,7 @@ export interface Settings {
     allowlistBaseUrl: string | null;
     portalBaseUrl: string;
   };
-  allowlist: { maxLifetimeDays: number; devPrincipal: string | null; previewLookbackDays: number; maxSharePercent: number };
+  allowlist: { maxLifetimeDays: number; devPrincipal: string | null; signInPath: string | null; previewLookbackDays: number; maxSharePercent: number };
   delivery: {
     queueName: string;
     /** NOTIFY_CHANNELS as given: parsed (and validated) by shared/notify/channels. A secret. */
@@ -197,6 +197,19 @@ class Reader {
 
 const GRAPH_AUTH_MODES = ['managed-identity', 'client-secret', 'client-certificate', 'default', 'none'] as const;
 
+/**
+ * A same-origin path only: the page redirects browsers there, so an absolute or
+ * protocol-relative URL would make it an open redirect.
+ */
+function signInPathOf(value: string | null, problems: string[]): string | null {
+  if (value === null) return null;
+  if (!/^\/(?![/\\])[A-Za-z0-9._~/-]*$/.test(value)) {
+    problems.push('ALLOWLIST_SIGN_IN_PATH must be a path on this app, such as /.auth/login/aad');
+    return null;
+  }
+  return value;
+}
+
 function isLoopbackUrl(url: string): boolean {
   try {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
@@ -324,6 +337,7 @@ export function loadSettings(env: Env = process.env): Settings {
     allowlist: {
       maxLifetimeDays: r.number('ALLOWLIST_MAX_LIFETIME_DAYS', 90, { min: 1, max: 3650 }),
       devPrincipal: r.optional('ALLOWLIST_DEV_PRINCIPAL'),
+      signInPath: signInPathOf(r.optional('ALLOWLIST_SIGN_IN_PATH'), r.problems),
       previewLookbackDays: r.number('ALLOWLIST_PREVIEW_LOOKBACK_DAYS', 30, { min: 1, max: 90 }),
       maxSharePercent: r.number('ALLOWLIST_MAX_SHARE_PERCENT', 10, { min: 1, max: 100 }),
     },

@@ -22,9 +22,24 @@ function html(status: number, body: string, extra: Record<string, string> = {}):
   return { status, body, headers: { ...PAGE_HEADERS, ...extra } };
 }
 
-/** The viewer, or the page that says why not (401 without a principal, 403 without the role). */
+/**
+ * Where a browser without a session goes: the sign-in path (App Service authentication's
+ * /.auth/login/aad in Azure) with post_login_redirect_uri back to the page it asked for. Only the
+ * path and query are carried, so the redirect stays on this app.
+ */
+export function signInRedirect(request: HttpRequest, signInPath: string): HttpResponseInit {
+  const asked = new URL(request.url);
+  const back = asked.pathname.startsWith('/allowlist') ? `${asked.pathname}${asked.search}` : '/allowlist';
+  return { status: 302, headers: { Location: `${signInPath}?post_login_redirect_uri=${encodeURIComponent(back)}`, 'Cache-Control': 'no-store' } };
+}
+
+/**
+ * The viewer, or the answer that says why not: without a principal a redirect to sign in (when a
+ * sign-in path is configured, as in Azure) or 401; without the role 403.
+ */
 function viewerOf(request: HttpRequest, deps: AllowlistApiDeps): { viewer: Viewer } | { denied: HttpResponseInit } {
   const principal = principalFromRequest(request, deps.devPrincipal);
+  if (!principal && deps.signInPath) return { denied: signInRedirect(request, deps.signInPath) };
   if (!principal) return { denied: html(401, messagePage('Sign-in required', 'Sign in with your organisation account to see the allowlist.'), { 'WWW-Authenticate': 'Bearer' }) };
   if (!principal.roles.has(ROLE_READ)) return { denied: html(403, messagePage('Not allowed', `Seeing the allowlist needs the app role ${ROLE_READ}.`)) };
   return { viewer: { name: principal.name, canWrite: principal.roles.has(ROLE_WRITE), canPermanent: principal.roles.has(ROLE_PERMANENT) } };

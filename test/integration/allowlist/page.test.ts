@@ -68,6 +68,21 @@ test('401 without a principal, 403 without Allowlist.Read; a reader gets no writ
   expect((await handlePageEntry(get('/allowlist/missing', WRITER, { id: 'missing' }), context(), deps)).status).toBe(404);
 });
 
+test('behind App Service authentication a browser without a session is sent to sign in and back; the API still answers 401', async () => {
+  const deps = { ...setup(), signInPath: '/.auth/login/aad' };
+  await deps.store.createEntry(input({ id: 'e1' }), 'alice');
+  const asked = await handlePageEntry(get('/allowlist/new?incident=inc-1%262', null, { id: 'new' }), context(), deps);
+  expect(asked.status).toBe(302);
+  expect(header(asked, 'Location')).toBe(`/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent('/allowlist/new?incident=inc-1%262')}`);
+  expect(header(asked, 'Cache-Control')).toBe('no-store');
+  expect((await handlePageList(get('/allowlist', null), context(), deps)).status).toBe(302);
+  // Signed in without the role: 403, never a redirect loop.
+  expect((await handlePageList(get('/allowlist', NOBODY), context(), deps)).status).toBe(403);
+  expect((await handlePageList(get('/allowlist', READER), context(), deps)).status).toBe(200);
+  const api = await handleAllowlistCollection(get('/api/allowlist', null), context(), deps);
+  expect(api.status).toBe(401);
+});
+
 test('a state change without the client header or as a form is refused before anything is read', async () => {
   const deps = setup();
   const body = JSON.stringify({ conditions: { thumbprint: 'AB12', deviceName: 'ws01' }, owner: 'o', reason: 'r', expiresAt: '2025-03-20T00:00:00Z' });

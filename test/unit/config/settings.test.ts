@@ -68,3 +68,11 @@ test('describeSettings never contains secrets', () => {
   expect(text).not.toContain('SIGNATURE');
   expect(text).toContain('(set)');
 });
+
+test('ALLOWLIST_SIGN_IN_PATH is a same-origin path only (the page redirects browsers there)', () => {
+  expect(loadSettings(base).allowlist.signInPath).toBeNull();
+  expect(loadSettings({ ...base, ALLOWLIST_SIGN_IN_PATH: '/.auth/login/aad' }).allowlist.signInPath).toBe('/.auth/login/aad');
+  for (const bad of ['//evil.example/login', '/\\evil.example', 'https://evil.example/login', '.auth/login/aad', '/login?next=x']) {
+    expect(() => loadSettings({ ...base, ALLOWLIST_SIGN_IN_PATH: bad })).toThrow(/ALLOWLIST_SIGN_IN_PATH/);
+  }
+});

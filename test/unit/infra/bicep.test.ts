@@ -274,14 +274,19 @@ test('data roles are scoped per table and queue, never to the whole data account
   expect(role).toContain('scope: account::queueService::queue');
 });
 
-test('App Service authentication: required, 401 for unauthenticated requests, v2 issuer', () => {
+test('App Service authentication: the app decides per route (API 401, page sign-in redirect), v2 issuer, browser sign-in registered', () => {
   const auth = read('app/auth.bicep');
   expect(auth).toContain("name: 'authsettingsV2'");
-  expect(auth).toMatch(/requireAuthentication: true\s*unauthenticatedClientAction: 'Return401'/);
+  // The platform lets unauthenticated requests through; every handler refuses them (401 / 403) and
+  // the page sends browsers to sign in (shared/allowlist/page/handlers.ts, its Azurite test).
+  expect(auth).toMatch(/requireAuthentication: false\s*unauthenticatedClientAction: 'AllowAnonymous'/);
+  expect(read('app/function.bicep')).toContain("ALLOWLIST_SIGN_IN_PATH: '/.auth/login/aad'");
+  expect(main).toMatch(/webRedirectUris: \['\$\{apiApp\.outputs\.url\}\/\.auth\/login\/aad\/callback'\]/);
   expect(auth).toContain("openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
   const app = read('app/auth-app.bicep');
   expect([...app.matchAll(/value: '(Allowlist\.\w+)'/g)].map((m) => m[1])).toEqual(['Allowlist.Read', 'Allowlist.Write', 'Allowlist.Permanent']);
   expect(app).toContain('requestedAccessTokenVersion: 2');
+  expect(app).toMatch(/redirectUris: webRedirectUris\s*implicitGrantSettings: \{\s*enableIdTokenIssuance: true/);
   expect(app).toContain('appRoleAssignmentRequired: true');
 });
 

@@ -4,6 +4,7 @@
  * demo's local Graph server, a test's fixed clock). The timer function, the CLI and the demo all
  * come through here, so they run the same code path.
  */
+import type { TableClient } from '@azure/data-tables';
 import { AllowlistStore } from '../allowlist/store';
 import { compileAllowlist, suppress } from '../allowlist/matcher';
 import { RecentFindingsStore, type RecordedFinding } from '../allowlist/recentFindings';
@@ -18,10 +19,11 @@ import { resolveGraphEndpoint } from '../hunting/clouds';
 import { GraphHuntingClient } from '../hunting/graphClient';
 import type { HuntingSource } from '../hunting/types';
 import { processIncidentBatch } from '../incidents/pipeline';
-import { RecentStepsStore } from '../incidents/recentSteps';
+import { StoryMemory } from '../incidents/storyMemory';
 import { IncidentStore } from '../incidents/store';
 import type { RuleContext } from '../enrich/rule-context';
 import type { Finding } from '../model/finding';
+import type { Incident } from '../model/incident';
 import type { Channel } from '../notify/channels';
 import type { Announcement } from '../notify/message';
 import type { DeliveryDeps } from '../notify/deliver';
@@ -45,6 +47,10 @@ export interface HuntRuntimeOptions {
   source?: HuntingSource;
   rules?: RuleDefinition[];
   storagePolicies?: StoragePolicy[];
+  /** Tables by name instead of the storage account (`replay` runs on in-memory tables). */
+  tables?: (name: string) => TableClient;
+  /** Suppression instead of the stored allowlist (`replay --allowlist FILE`). */
+  suppression?: SuppressionStage;
   random?: () => number;
   onFindings?: (findings: Finding[]) => void;
   /** Sees every incident announcement as it is enqueued (the demo prints them). */
@@ -53,6 +59,8 @@ export interface HuntRuntimeOptions {
   delivery?: DeliveryDeps;
   /** Reached between durable steps (shared/stages.ts): the fault-injection test's kill points. */
   onStage?: StageHook;
+  /** Sees every incident each cycle builds, before the store merges it (replay collects them). */
+  onIncidentsBuilt?: (incidents: readonly Incident[]) => void;
 }
 
 export interface HousekeepingSummary {
@@ -163,6 +171,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
   const { settings, log } = options;
   const clock = options.clock ?? systemClock;
   const storage = new StorageFactory(settings.storage, { policies: options.storagePolicies });
+  const table = options.tables ?? ((name: string) => storage.table(name));
   const allRules = options.rules ?? loadRules();
   const rules = settings.ruleIds.map((id) => {
     const rule = allRules.find((r) => r.id === id);
@@ -175,15 +184,15 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
     digestThreshold: settings.delivery.digestThreshold,
     now: () => clock.now(),
   };
-  const checkpoints = new CheckpointStore(storage.table(settings.tables.checkpoints));
+  const checkpoints = new CheckpointStore(table(settings.tables.checkpoints));
   const allowlist = new AllowlistStore({
-    entries: storage.table(settings.tables.allowlist),
-    audit: storage.table(settings.tables.allowlistAudit),
+    entries: table(settings.tables.allowlist),
+    audit: table(settings.tables.allowlistAudit),
     clock,
     notifier: createQueueChangeNotifier(notifications),
     logger: { warn: (...args: unknown[]) => log.warn(args.map(String).join(' ')) },
   });
-  const recentFindings = new RecentFindingsStore(storage.table(settings.tables.recentFindings));
+  const recentFindings = new RecentFindingsStore(table(settings.tables.recentFindings));
   /** Bookkeeping for previews: a failure is logged, never fails the cycle. */
   const recordRecent = async (tenantId: string, items: RecordedFinding[]): Promise<void> => {
     try {
@@ -204,14 +213,20 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
       log.warn(`recent findings not purged: ${(error as Error).message}`);
     }
   };
-  const incidentTable = storage.table(settings.tables.incidents);
+  const incidentTable = table(settings.tables.incidents);
   const incidents = new IncidentStore(incidentTable);
-  const recentSteps = new RecentStepsStore(storage.table(settings.tables.recentSteps), { ttlMs: settings.incidents.chainWindowMs });
+  const storyParams = {
+    gapMs: settings.incidents.storyGapMs,
+    windowMs: settings.incidents.groupingWindowMs,
+    maxSpanMs: settings.incidents.storyMaxSpanMs,
+  };
+  const stories = new StoryMemory(table(settings.tables.recentSteps), { params: storyParams });
+  const ruleContexts = new Map(rules.map((r) => [r.id, ruleContextOf(r)]));
   const source = options.source ?? createGraphSource(settings);
   const pacer = new CallPacer(settings.hunt.maxCallsPerMinute);
 
   const alertedIgnored = new Set<string>();
-  const suppression: SuppressionStage = {
+  const suppression: SuppressionStage = options.suppression ?? {
     async suppress(findings, tenantId) {
       // Only entries that came through the audited path count; any other is reported, loudly.
       const { entries, ignored } = await allowlist.listEffectiveEntries();
@@ -250,19 +265,19 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
         const now = clock.now();
         const batch = await processIncidentBatch(findings, {
           incidents,
-          recentSteps,
+          stories,
           build: {
             tenantId,
             rule: context,
-            groupingWindowMs: settings.incidents.groupingWindowMs,
+            rules: ruleContexts,
+            story: storyParams,
             chainWindowMs: settings.incidents.chainWindowMs,
             allowlistBaseUrl: settings.incidents.allowlistBaseUrl ?? undefined,
             portalBaseUrl: settings.incidents.portalBaseUrl,
           },
           now,
           updateIntervalMs: settings.incidents.updateIntervalMs,
-          chainWindowMs: settings.incidents.chainWindowMs,
-          chainRuleIds: rules.map((r) => r.id),
+          ...(options.onIncidentsBuilt ? { onBuilt: options.onIncidentsBuilt } : {}),
         });
         const announcements: Announcement[] = batch.announcements.map((a) => ({
           kind: 'incident',
@@ -304,7 +319,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
         allowlist.ensureTables(),
         recentFindings.ensure(),
         incidentTable.createTable(),
-        recentSteps.ensure(),
+        stories.ensure(),
       ]);
     },
     async housekeeping() {

@@ -18,6 +18,12 @@ Commands:
                                           Saved hunting results in (Graph JSON or the portal's CSV
                                           export, detected), one Finding JSON per row out (stdout);
                                           skipped rows and their count on stderr
+  replay FILE [--allowlist FILE] [--out DIR] [--json] [--rule ID] [--labels FILE]
+                                          The whole pipeline offline over a results file, as the
+                                          scheduled cycles would have seen it (in-memory storage):
+                                          a summary, or one Incident JSON per line with --json;
+                                          --out writes the cards, webhook bodies and HTML preview;
+                                          prints the story metric when labels.json is beside FILE
   validate [--rules DIR]                  Every rule through the Kusto parser against the schema
   export-rule --target sentinel|defender [--rule ID] [--out DIR]
                                           A rule for native deployment: Sentinel analytics rule
@@ -34,6 +40,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run')).runRunCommand,
   explain: async () => (await import('./explain')).runExplainCommand,
+  replay: async () => (await import('./replay')).runReplayCommand,
   validate: async () => (await import('./validate')).runValidateCommand,
   'export-rule': async () => (await import('./exportRule')).runExportRuleCommand,
   runs: async () => (await import('./runs')).runRunsCommand,

@@ -19,6 +19,7 @@ import { seedDemoAllowlist } from '../demo/seedAllowlist';
 import { createAllowlistRuntime } from '../app/allowlistRuntime';
 import { startLocalPageServer, type LocalPageServer } from '../allowlist/page/localServer';
 import { writeCardsPreview } from '../notify/preview';
+import { IncidentCollector } from '../incidents/collect';
 import type { Finding } from '../model/finding';
 import type { Announcement } from '../notify/message';
 import type { RunRecord } from '../hunt/runRecord';
@@ -65,6 +66,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
     const delivery = createDeliveryRuntime(settings, log, { clock });
     const findings: Finding[] = [];
     const announcements: Announcement[] = [];
+    const stories = new IncidentCollector();
     const runtime = createHuntRuntime({
       settings,
       log,
@@ -73,6 +75,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
       queue: delivery.queue,
       onFindings: (batch) => findings.push(...batch),
       onAnnouncements: (batch) => announcements.push(...batch),
+      onIncidentsBuilt: (batch) => stories.add(batch),
     });
     await delivery.ensureStorage();
     await runtime.ensureStorage();
@@ -86,7 +89,7 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
       await writeFile(join(out, 'findings.jsonl'), findings.map((f) => JSON.stringify(f)).join('\n') + (findings.length ? '\n' : ''));
       await writeFile(join(out, 'runs.json'), `${JSON.stringify(records, null, 2)}\n`);
       const previewPath = await writeCardsPreview(join(out, 'notifications')).catch((error: Error) => `(preview not written: ${error.message})`);
-      const summary = formatDemoSummary({ records, findings, announcements, seeded, drained, outDir: out, previewPath, graphRequests: environment.graph.requests.length });
+      const summary = formatDemoSummary({ records, findings, announcements, incidents: stories.incidents(), seeded, drained, outDir: out, previewPath, graphRequests: environment.graph.requests.length });
       await writeFile(join(out, 'summary.txt'), summary);
       io.stdout(summary);
       const address = `${settings.incidents.allowlistBaseUrl ?? `http://127.0.0.1:${port}`}/allowlist`;

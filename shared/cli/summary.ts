@@ -2,8 +2,10 @@
  * The demo's readable summary: what was hunted, what was found, what the allowlist hid and why,
  * which incidents were raised with their reasons, and where the payloads were written.
  */
+import { formatTimelineLine, storyTimeline } from '../enrich/timeline';
 import type { RunRecord } from '../hunt/runRecord';
 import type { Finding } from '../model/finding';
+import type { Incident } from '../model/incident';
 import type { Announcement } from '../notify/message';
 import type { DrainSummary } from '../notify/queue';
 
@@ -11,6 +13,8 @@ export interface DemoSummaryInput {
   records: RunRecord[];
   findings: Finding[];
   announcements: Announcement[];
+  /** Every incident the cycles built, whole (as collected by IncidentCollector). */
+  incidents: Incident[];
   seeded: string[];
   drained: DrainSummary | null;
   outDir: string;
@@ -51,10 +55,14 @@ export function formatDemoSummary(input: DemoSummaryInput): string {
   lines.push('');
   const incidents = input.announcements.filter((a): a is Extract<Announcement, { kind: 'incident' }> => a.kind === 'incident');
   lines.push(`Incidents announced: ${incidents.length}`);
+  // One incident per story, told whole: later steps of a story may still wait for the update
+  // interval (they are announced by a later cycle), but they are part of its incident already.
+  const live = input.findings.filter((f) => f.suppressedBy === null).length;
+  lines.push(`Stories: ${input.incidents.length} incident(s) from ${live} finding(s), each with its timeline`);
   const order = ['high', 'medium', 'low', 'informational'];
-  const sorted = [...incidents].sort((a, b) => order.indexOf(a.incident.severity) - order.indexOf(b.incident.severity));
-  for (const { incident, event } of sorted) {
-    lines.push(`  [${incident.severity.toUpperCase()}/${incident.confidence}] ${incident.title}${incident.chain ? ' (chain)' : ''} — ${event}, ${incident.findingCount} finding(s)`);
+  const sorted = [...input.incidents].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity) || a.firstSeen.localeCompare(b.firstSeen));
+  for (const incident of sorted) {
+    lines.push(...incidentLines(incident, `  `));
     for (const reason of incident.reasons.slice(0, 6)) lines.push(`      ${reason.severityDelta > 0 ? '+' : reason.severityDelta < 0 ? '-' : '·'} ${reason.text}`);
   }
   lines.push('');
@@ -66,4 +74,22 @@ export function formatDemoSummary(input: DemoSummaryInput): string {
   lines.push(`  findings.jsonl, runs.json, summary.txt, notifications/teams/*.json, notifications/webhooks/*.json`);
   lines.push(`  card preview: ${input.previewPath}`);
   return `${lines.join('\n')}\n`;
+}
+
+function time(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** One incident as text: headline, then its story as a timeline (the demo summary and `replay`). */
+export function incidentLines(incident: Incident, indent = '  '): string[] {
+  const out = [
+    `${indent}[${incident.severity.toUpperCase()}/${incident.confidence}] ${incident.title}${incident.chain ? ' (chain)' : ''}, ${incident.findingCount} finding(s)`,
+    `${indent}    ${incident.id} · ${time(incident.firstSeen)} to ${time(incident.lastSeen)}` +
+      // `story` is absent from incidents made before stories (a stored announcement).
+      (incident.story?.previousIncidentId ? ` · seen before on this device: ${incident.story.previousIncidentId}` : ''),
+  ];
+  const timeline = storyTimeline(incident.findings, { totalSteps: incident.findingCount });
+  for (const line of timeline.lines) out.push(`${indent}    ${formatTimelineLine(line)}`);
+  if (timeline.moreSteps > 0) out.push(`${indent}    and ${timeline.moreSteps} more step(s)`);
+  return out;
 }

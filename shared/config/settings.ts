@@ -62,7 +62,12 @@ export interface Settings {
   };
   health: { failureThreshold: number; maxLagMs: number };
   incidents: {
+    /** Longest pause between two steps of one story that share material (file, key, subject, parent, script). */
     groupingWindowMs: number;
+    /** Longest pause between two steps of one story that share nothing. */
+    storyGapMs: number;
+    /** Longest a story runs from its first step before the next step opens a new incident. */
+    storyMaxSpanMs: number;
     chainWindowMs: number;
     updateIntervalMs: number;
     allowlistBaseUrl: string | null;
@@ -327,7 +332,9 @@ export function loadSettings(env: Env = process.env): Settings {
       maxLagMs: r.minutes('HEALTH_MAX_LAG_MINUTES', 120, { min: 1 }),
     },
     incidents: {
-      groupingWindowMs: r.minutes('INCIDENT_GROUPING_WINDOW_MINUTES', 24 * 60, { min: 1, max: 30 * 24 * 60 }),
+      groupingWindowMs: r.minutes('INCIDENT_GROUPING_WINDOW_MINUTES', 8 * 60, { min: 1, max: 7 * 24 * 60 }),
+      storyGapMs: r.minutes('INCIDENT_STORY_GAP_MINUTES', 180, { min: 1, max: 24 * 60 }),
+      storyMaxSpanMs: r.minutes('INCIDENT_STORY_MAX_SPAN_MINUTES', 24 * 60, { min: 10, max: 7 * 24 * 60 }),
       chainWindowMs: r.minutes('INCIDENT_CHAIN_WINDOW_MINUTES', 120, { min: 1, max: 7 * 24 * 60 }),
       updateIntervalMs: r.minutes('INCIDENT_UPDATE_INTERVAL_MINUTES', 60, { min: 0, max: 7 * 24 * 60 }),
       // http only on loopback: the demo's local allowlist page (run --demo --serve).

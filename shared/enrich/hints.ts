@@ -81,16 +81,27 @@ function present(values: readonly (string | null)[]): string[] {
   return out;
 }
 
+function fieldValues(finding: Finding, field: MatcherField): string[] {
+  switch (field) {
+    case 'parents':
+      return present([finding.parent.fileName ? baseName(finding.parent.fileName) : null, finding.parent.fileName]);
+    case 'parentCommandLines':
+      return present([finding.parent.commandLine]);
+    case 'subjects':
+      return present([finding.certificate.subject]);
+    case 'paths':
+      return present(pathsOf(finding));
+    case 'accounts':
+      return present([finding.account.name, finding.account.domain && finding.account.name ? `${finding.account.domain}\\${finding.account.name}` : null]);
+    case 'devices':
+      return present([finding.device.name]);
+  }
+}
+
 function valuesOf(finding: Finding): FindingValues {
-  const parentName = finding.parent.fileName ? baseName(finding.parent.fileName) : null;
-  return {
-    parents: present([parentName, finding.parent.fileName]),
-    parentCommandLines: present([finding.parent.commandLine]),
-    subjects: present([finding.certificate.subject]),
-    paths: present(pathsOf(finding)),
-    accounts: present([finding.account.name, finding.account.domain && finding.account.name ? `${finding.account.domain}\\${finding.account.name}` : null]),
-    devices: present([finding.device.name]),
-  };
+  const out = {} as Record<MatcherField, readonly string[]>;
+  for (const field of MATCHER_FIELDS) out[field] = fieldValues(finding, field);
+  return out;
 }
 
 /** An entry's matchers, compiled; only the fields the entry gives (with at least one pattern). */
@@ -136,12 +147,25 @@ export function falsePositiveHints(findings: readonly Finding[], entries: readon
   const hints: string[] = [];
   if (entries.length === 0) return hints;
   const compiled = compiledFor(entries);
-  let values: FindingValues[] | null = null;
-  entries.forEach((entry, i) => {
-    const matchers = compiled[i];
+  // Each finding's values are read only for the fields some entry tests, and only once.
+  const values: (Partial<FindingValues> | undefined)[] = [];
+  const valuesFor = (i: number, field: MatcherField): readonly string[] => {
+    let cached = values[i];
+    if (!cached) values[i] = cached = {};
+    let list = cached[field];
+    if (list === undefined) {
+      const finding = findings[i];
+      list = finding ? fieldValues(finding, field) : [];
+      cached[field] = list;
+    }
+    return list;
+  };
+  entries.forEach((entry, e) => {
+    const matchers = compiled[e];
     if (!matchers || matchers.length === 0) return;
-    values ??= findings.map(valuesOf);
-    if (!values.some((v) => compiledFits(matchers, v))) return;
+    let fits = false;
+    for (let i = 0; i < findings.length && !fits; i++) fits = matchers.every(({ field, patterns }) => patterns.anyMatch(valuesFor(i, field)));
+    if (!fits) return;
     const text = (entry.hint || entry.description).trim();
     if (text && !hints.includes(text)) hints.push(text);
   });

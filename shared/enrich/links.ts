@@ -8,7 +8,7 @@
  * the link shows the same rows whatever time-range picker the portal applies; `timeRangeId=month`
  * keeps the picker wide enough (advanced hunting keeps 30 days).
  */
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, crc32, deflateRawSync } from 'node:zlib';
 import type { IncidentLinks } from '../model/incident';
 
 export const DEFAULT_PORTAL_BASE_URL = 'https://security.microsoft.com';
@@ -22,23 +22,53 @@ export function deviceLink(deviceId: string | null, portalBaseUrl = DEFAULT_PORT
   return `${trimBase(portalBaseUrl)}/machines/v2/${encodeURIComponent(deviceId.trim())}/overview`;
 }
 
-/** Encodings per query text: incidents of one device and hour render the same query. */
-const encodedQueries = new Map<string, string>();
-const MAX_REMEMBERED_QUERIES = 1024;
+/**
+ * A query's text compressed once, ending in a full flush: a deflate stream that later blocks can
+ * continue without referring back into it. Every incident's link is the rule's query plus a few
+ * lines of its own, so the query is compressed once per rule, not once per incident.
+ */
+interface CompressedPrefix {
+  deflated: Buffer;
+  crc: number;
+  bytes: number;
+}
+
+const prefixes = { trimmed: new Map<string, CompressedPrefix>(), exact: new Map<string, CompressedPrefix>() };
+const MAX_REMEMBERED_PREFIXES = 64;
+
+/** Keyed by the text as given (the rule's query object, whose hash the engine keeps). */
+function compressedPrefix(text: string, trimEnd: boolean): CompressedPrefix {
+  const cache = trimEnd ? prefixes.trimmed : prefixes.exact;
+  const known = cache.get(text);
+  if (known) return known;
+  const bytes = Buffer.from(trimEnd ? text.trimEnd() : text, 'utf16le');
+  // Level 1: any deflate decodes the same; the full flush byte-aligns and resets the window.
+  const compressed = { deflated: deflateRawSync(bytes, { level: 1, finishFlush: zlibConstants.Z_FULL_FLUSH }), crc: crc32(bytes), bytes: bytes.length };
+  if (cache.size >= MAX_REMEMBERED_PREFIXES) cache.clear();
+  cache.set(text, compressed);
+  return compressed;
+}
+
+/** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
+
+/**
+ * base64(gzip(UTF-16LE(prefix + tail))), before URL encoding: one ordinary gzip member (RFC 1952)
+ * whose deflate stream is the prefix's cached blocks followed by the tail's, with the CRC-32 and
+ * length of the whole text.
+ */
+export function encodeHuntingQueryParts(prefix: string, tail: string, options: { trimPrefixEnd?: boolean } = {}): string {
+  const head = compressedPrefix(prefix, options.trimPrefixEnd === true);
+  const tailBytes = Buffer.from(tail, 'utf16le');
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(tailBytes, head.crc) >>> 0, 0);
+  trailer.writeUInt32LE((head.bytes + tailBytes.length) % 2 ** 32, 4);
+  return Buffer.concat([GZIP_HEADER, head.deflated, deflateRawSync(tailBytes, { level: 1 }), trailer]).toString('base64');
+}
 
 /** base64(gzip(UTF-16LE(query))), before URL encoding. */
 export function encodeHuntingQuery(query: string): string {
-  const known = encodedQueries.get(query);
-  if (known !== undefined) return known;
-  // Level 1: any gzip decodes the same; a busy cycle builds thousands of these links.
-  const encoded = gzipSync(Buffer.from(query, 'utf16le'), { level: 1 }).toString('base64');
-  // Bounded: when full, the oldest entry makes room (Map keeps insertion order).
-  if (encodedQueries.size >= MAX_REMEMBERED_QUERIES) {
-    const oldest = encodedQueries.keys().next();
-    if (!oldest.done) encodedQueries.delete(oldest.value);
-  }
-  encodedQueries.set(query, encoded);
-  return encoded;
+  return encodeHuntingQueryParts(query, '');
 }
 
 /** KQL string literal: double quotes with backslash escapes. */
@@ -51,12 +81,14 @@ function kqlString(value: string): string {
  * the query's output keeps `Timestamp` and `DeviceId`, as findings are built from those columns.
  */
 export function incidentHuntingQuery(query: string, window: { start: Date; end: Date }, deviceId: string | null): string {
-  const lines = [
-    query.trimEnd(),
-    `| where Timestamp between (datetime(${window.start.toISOString()}) .. datetime(${window.end.toISOString()}))`,
-  ];
-  if (deviceId?.trim()) lines.push(`| where DeviceId == ${kqlString(deviceId.trim())}`);
-  return lines.join('\n');
+  return query.trimEnd() + incidentNarrowing(window, deviceId);
+}
+
+/** What incidentHuntingQuery appends to the rule's query. */
+function incidentNarrowing(window: { start: Date; end: Date }, deviceId: string | null): string {
+  const lines = [`\n| where Timestamp between (datetime(${window.start.toISOString()}) .. datetime(${window.end.toISOString()}))`];
+  if (deviceId?.trim()) lines.push(`\n| where DeviceId == ${kqlString(deviceId.trim())}`);
+  return lines.join('');
 }
 
 export function huntingLink(
@@ -66,7 +98,7 @@ export function huntingLink(
   portalBaseUrl = DEFAULT_PORTAL_BASE_URL,
 ): string | null {
   if (!query.trim()) return null;
-  const encoded = encodeURIComponent(encodeHuntingQuery(incidentHuntingQuery(query, window, deviceId)));
+  const encoded = encodeURIComponent(encodeHuntingQueryParts(query, incidentNarrowing(window, deviceId), { trimPrefixEnd: true }));
   return `${trimBase(portalBaseUrl)}/v2/advanced-hunting?query=${encoded}&timeRangeId=month`;
 }
 

@@ -106,7 +106,18 @@ function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
   return reasons;
 }
 
-function loweringReasons(findings: readonly Finding[]): ScoreReason[] {
+/**
+ * Signals an attacker cannot simply choose: a creation followed by use, a parent unusual for
+ * certificate tooling, a requested code-signing usage. Where one is present, lowering signals
+ * cannot take severity below medium.
+ */
+function hasFloorSignal(findings: readonly Finding[], chain: boolean): boolean {
+  return chain || findings.some((f) => f.flags.suspiciousParent || f.certificate.codeSigningEku);
+}
+
+const MEDIUM = SEVERITIES.indexOf('medium');
+
+function loweringReasons(findings: readonly Finding[], floored: boolean): ScoreReason[] {
   const reasons: ScoreReason[] = [];
   const agents = findings.map(ciAgentOf);
   // Only when EVERY finding comes from the agent: one step run outside the pipeline is not a build.
@@ -115,10 +126,19 @@ function loweringReasons(findings: readonly Finding[]): ScoreReason[] {
       reason('ci-agent-parent', `Started by a CI build agent (${quoteList(distinct(agents))}): build pipelines often make test certificates.`, -1, -1),
     );
   }
-  const proxies = distinct(findings.map((f) => f.certificate.subject)).filter(isDevProxySubject);
-  if (proxies.length > 0) {
+  const subjects = distinct(findings.map((f) => f.certificate.subject));
+  // Only when EVERY subject of the story is one: a proxy name beside another certificate says nothing.
+  if (subjects.length > 0 && subjects.every(isDevProxySubject)) {
+    // The attacker chooses a certificate's name: with a floor signal it may cost confidence only.
     reasons.push(
-      reason('dev-proxy-subject', `Subject ${quoteList(proxies)} is a known developer proxy or dev-server certificate.`, -2, -1),
+      floored
+        ? reason(
+            'dev-proxy-subject',
+            `Subject ${quoteList(subjects)} is the name of a developer proxy or dev-server certificate; anyone can choose that name, so with the signals above it lowers confidence only.`,
+            0,
+            -1,
+          )
+        : reason('dev-proxy-subject', `Subject ${quoteList(subjects)} is a known developer proxy or dev-server certificate.`, -2, -1),
     );
   }
   return reasons;
@@ -127,7 +147,10 @@ function loweringReasons(findings: readonly Finding[]): ScoreReason[] {
 /**
  * Severity = rule default + raising deltas; a chain then lifts it to at least high (its delta is
  * whatever that takes); lowering deltas apply last, so a CI pipeline that creates and signs still
- * ends below a chain from a user's shell. Both scales clamp at their ends.
+ * ends below a chain from a user's shell. Lowering never takes a story with a floor signal (chain,
+ * suspicious parent, code-signing EKU) below medium, and a name-based signal then costs only
+ * confidence. The score reads every finding of the story: a signal in one step counts whatever the
+ * other steps look like. Both scales clamp at their ends.
  */
 export function scoreIncident(findings: readonly Finding[], rule: Pick<RuleContext, 'severity' | 'confidence'>, context: ScoreContext = { chain: false }): IncidentScore {
   const raising = raisingReasons(findings);
@@ -140,8 +163,11 @@ export function scoreIncident(findings: readonly Finding[], rule: Pick<RuleConte
     );
     severity = HIGH;
   }
-  const lowering = loweringReasons(findings);
-  severity = clamp(severity + lowering.reduce((sum, r) => sum + r.severityDelta, 0), HIGH);
+  const floored = hasFloorSignal(findings, context.chain);
+  const lowering = loweringReasons(findings, floored);
+  const raised = severity;
+  const floor = floored ? Math.min(raised, MEDIUM) : 0;
+  severity = Math.max(clamp(severity + lowering.reduce((sum, r) => sum + r.severityDelta, 0), HIGH), floor);
 
   const reasons = [...raising, ...lowering];
   const confidence = clamp(

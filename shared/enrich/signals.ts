@@ -25,21 +25,45 @@ const USER_WRITABLE_PATTERNS: readonly RegExp[] = [
   /^\\tmp\\|^\\var\\tmp\\|^\\dev\\shm\\/,
 ];
 
+/** One pass over a path instead of one per pattern. */
+const USER_WRITABLE = new RegExp(USER_WRITABLE_PATTERNS.map((p) => p.source).join('|'));
+
+/**
+ * Verdicts per path as written: the same tool folders and files recur in every step of a story
+ * and across stories. Bounded; cleared when full.
+ */
+const writableVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_PATHS = 8192;
+
 export function isUserWritablePath(path: string): boolean {
+  const known = writableVerdicts.get(path);
+  if (known !== undefined) return known;
   const normalised = path.trim().replace(/^["']+|["']+$/g, '').replace(/\//g, '\\').toLowerCase();
-  return USER_WRITABLE_PATTERNS.some((pattern) => pattern.test(normalised));
+  const verdict = USER_WRITABLE.test(normalised);
+  if (writableVerdicts.size >= MAX_REMEMBERED_PATHS) writableVerdicts.clear();
+  writableVerdicts.set(path, verdict);
+  return verdict;
 }
 
 /** Every path a finding names: the process image, certificate and key files, signed files. */
 export function pathsOf(finding: Finding): string[] {
-  const paths = [...finding.certificate.files, ...finding.signedFiles];
-  if (finding.process.folderPath) paths.unshift(finding.process.folderPath);
-  return paths.filter((p) => p.trim() !== '');
+  const paths: string[] = [];
+  const add = (p: string | null): void => {
+    if (p && p.trim() !== '') paths.push(p);
+  };
+  add(finding.process.folderPath);
+  for (const f of finding.certificate.files) add(f);
+  for (const f of finding.signedFiles) add(f);
+  return paths;
 }
 
 /** The first user-writable path of the finding, or null. */
 export function userWritablePath(finding: Finding): string | null {
-  return pathsOf(finding).find(isUserWritablePath) ?? null;
+  const { folderPath } = finding.process;
+  if (folderPath && folderPath.trim() !== '' && isUserWritablePath(folderPath)) return folderPath;
+  for (const f of finding.certificate.files) if (f.trim() !== '' && isUserWritablePath(f)) return f;
+  for (const f of finding.signedFiles) if (f.trim() !== '' && isUserWritablePath(f)) return f;
+  return null;
 }
 
 /** Build agents that legitimately create test certificates and sign build output. */
@@ -54,9 +78,22 @@ const CI_AGENT_PARENTS = new Set([
 /** java.exe is only a CI agent when it is the Jenkins agent (or runs a job in its workspace). */
 const JENKINS_MARKERS = /jenkins|\bagent\.jar\b|\bremoting\.jar\b|\bslave\.jar\b/i;
 
+/** Lower-cased base names of parent images, per image as written (few distinct values). */
+const parentNames = new Map<string, string>();
+
+function parentBaseName(fileName: string): string {
+  let name = parentNames.get(fileName);
+  if (name === undefined) {
+    name = baseName(fileName).toLowerCase();
+    if (parentNames.size >= MAX_REMEMBERED_PATHS) parentNames.clear();
+    parentNames.set(fileName, name);
+  }
+  return name;
+}
+
 /** The CI system the finding's parent belongs to, or null. */
 export function ciAgentOf(finding: Finding): string | null {
-  const parent = finding.parent.fileName ? baseName(finding.parent.fileName).toLowerCase() : null;
+  const parent = finding.parent.fileName ? parentBaseName(finding.parent.fileName) : null;
   if (!parent) return null;
   if (CI_AGENT_PARENTS.has(parent)) return finding.parent.fileName;
   if (parent === 'java.exe' || parent === 'javaw.exe') {

@@ -1,7 +1,9 @@
 /**
- * Findings -> incidents: group unsuppressed findings, merge create-then-use chains, then score,
- * title, link and attach hints and ATT&CK techniques. The one entry point the hunt cycle calls
- * before the incidents store. Pure: `now` comes from the caller.
+ * Stories -> incidents: each story (stories.ts) becomes one Incident, scored over all its
+ * findings, with its chain (creation then use), title, links, hints and ATT&CK techniques. The
+ * hunt cycle's incident step (pipeline.ts) passes the stories it assembled with the story memory;
+ * `buildIncidents` assembles them from one batch alone (tests, the benchmark). Pure: `now` comes
+ * from the caller.
  */
 import type { Finding } from '../model/finding';
 import { INCIDENT_SCHEMA_VERSION, type Incident } from '../model/incident';
@@ -11,17 +13,22 @@ import { incidentLinks } from '../enrich/links';
 import type { RuleContext } from '../enrich/rule-context';
 import { scoreIncident } from '../enrich/score';
 import { incidentTitle } from '../enrich/title';
-import { chainRole, DEFAULT_CHAIN_WINDOW_MS, linkChains, type IncidentDraft } from './chains';
-import { DEFAULT_GROUPING_WINDOW_MS, findingTime, groupFindings } from './group';
+import { chainRole, DEFAULT_CHAIN_WINDOW_MS, storyChain } from './chains';
+import { findingTime } from './order';
+import { assembleStories, storyParams, type StoryDraft, type StoryParams } from './stories';
 
 /** Context before and after the incident that the hunting deep link also shows. */
 export const DEFAULT_HUNTING_LINK_PADDING_MS = 60 * 60 * 1000;
 
 export interface BuildContext {
   tenantId: string;
+  /** The rule whose cycle builds; also the context of stories of a rule missing from `rules`. */
   rule: RuleContext;
+  /** Every rule's context by id: a story keeps the rule of the incident partition it started in. */
+  rules?: ReadonlyMap<string, RuleContext>;
   now: Date;
-  groupingWindowMs?: number;
+  /** Story grouping parameters (defaults: stories.ts). */
+  story?: Partial<StoryParams>;
   chainWindowMs?: number;
   /** Base of the allowlist API/page; no allowlist link when unset. */
   allowlistBaseUrl?: string | null;
@@ -35,70 +42,84 @@ function firstKnown<T>(values: readonly (T | null | undefined)[]): T | null {
   return null;
 }
 
-function accountOf(f: Finding): string | null {
-  if (!f.account.name) return null;
-  return f.account.domain ? `${f.account.domain}\\${f.account.name}` : f.account.name;
+/** `domain\\name` of each distinct account, first seen first (a story has one actor, rarely more spellings). */
+function distinctAccounts(findings: readonly Finding[]): string[] {
+  const out: string[] = [];
+  let lastName: string | null = null;
+  let lastDomain: string | null = null;
+  for (const f of findings) {
+    const { name, domain } = f.account;
+    if (!name || (name === lastName && domain === lastDomain)) continue;
+    lastName = name;
+    lastDomain = domain;
+    const account = domain ? `${domain}\\${name}` : name;
+    if (!out.includes(account)) out.push(account);
+  }
+  return out;
 }
 
-/**
- * The signer to show and allowlist: from the creation step on a chain (what was minted), else
- * from the primary group, else from any finding.
- */
-function signerOf(draft: IncidentDraft): Incident['signer'] {
-  const created = draft.chainLink ? draft.findings.filter((f) => chainRole(f) === 'create') : [];
-  const order = [...created, ...draft.primary.findings, ...draft.findings];
+/** The signer to show and allowlist: what the creation steps minted, else what any step names. */
+function signerOf(findings: readonly Finding[], creations: readonly Finding[]): Incident['signer'] {
+  const pick = (read: (f: Finding) => string | null | undefined): string | null =>
+    firstKnown(creations.map(read)) ?? firstKnown(findings.map(read));
   return {
-    subject: firstKnown(order.map((f) => f.certificate.subject)),
-    thumbprint: firstKnown(order.map((f) => f.certificate.thumbprint)),
-    file: firstKnown(order.map((f) => f.certificate.files[0])),
+    subject: pick((f) => f.certificate.subject),
+    thumbprint: pick((f) => f.certificate.thumbprint),
+    file: pick((f) => f.certificate.files[0]),
   };
 }
 
-function toIncident(draft: IncidentDraft, ctx: BuildContext): Incident {
-  const { primary, findings } = draft;
+export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext): Incident {
+  const { findings } = draft;
   const first = findings[0];
   const last = findings[findings.length - 1];
-  if (!first || !last) throw new Error(`group ${primary.incidentId} has no findings`);
-  const chain = draft.chainLink !== null;
-  const deviceSource = primary.findings.find((f) => f.device.id) ?? primary.findings[0] ?? first;
+  if (!first || !last) throw new Error(`story ${draft.incidentId} has no findings`);
+  const rule = ctx.rules?.get(draft.ruleId) ?? ctx.rule;
+  const chainLink = storyChain(findings, ctx.chainWindowMs ?? DEFAULT_CHAIN_WINDOW_MS);
+  const chain = chainLink !== null;
+  const deviceSource = findings.find((f) => f.device.id) ?? first;
   const device = { id: deviceSource.device.id, name: deviceSource.device.name };
-  const signer = signerOf(draft);
-  const score = scoreIncident(findings, ctx.rule, { chain });
+  const creations = findings.filter((f) => chainRole(f) === 'create');
+  const signer = signerOf(findings, creations);
+  const score = scoreIncident(findings, rule, { chain });
+  const params = storyParams(ctx.story);
 
   const padding = ctx.huntingLinkPaddingMs ?? DEFAULT_HUNTING_LINK_PADDING_MS;
-  const lastMs = findingTime(last);
+  const firstMs = Math.min(draft.firstSeen, findingTime(first));
+  const lastMs = Math.max(draft.lastSeen, findingTime(last));
   const linkWindow = {
-    start: new Date(findingTime(first) - padding),
+    start: new Date(firstMs - padding),
     // A window ending in the future is legal but odd in the portal; stop at "now".
     end: new Date(Math.max(lastMs, Math.min(lastMs + padding, ctx.now.getTime()))),
   };
+  const branchSource = creations[0] ?? first;
 
   return {
     schemaVersion: INCIDENT_SCHEMA_VERSION,
-    id: primary.incidentId,
-    tenantId: primary.tenantId,
-    ruleId: primary.ruleId,
+    id: draft.incidentId,
+    tenantId: ctx.tenantId,
+    ruleId: draft.ruleId,
     title: incidentTitle({ findings, chain, signer, deviceName: device.name }),
     chain,
-    branch: primary.branch,
+    branch: branchSource.branch,
     device,
-    accounts: [...new Set(findings.map(accountOf).filter((a): a is string => a !== null))],
+    accounts: distinctAccounts(findings),
     signer,
-    firstSeen: new Date(findingTime(first)).toISOString(),
+    firstSeen: new Date(firstMs).toISOString(),
     lastSeen: new Date(lastMs).toISOString(),
-    findingCount: findings.length,
+    findingCount: Math.max(draft.findingCount, findings.length),
     findingIds: findings.map((f) => f.id),
     // The store mints the revision when it announces the incident.
     revision: 0,
     severity: score.severity,
     confidence: score.confidence,
     reasons: score.reasons,
-    attack: attackFor(findings, ctx.rule),
-    falsePositiveHints: falsePositiveHints(findings, ctx.rule.falsePositives),
+    attack: attackFor(findings, rule),
+    falsePositiveHints: falsePositiveHints(findings, rule.falsePositives),
     links: incidentLinks({
-      ruleId: primary.ruleId,
-      incidentId: primary.incidentId,
-      query: ctx.rule.query,
+      ruleId: draft.ruleId,
+      incidentId: draft.incidentId,
+      query: rule.query,
       deviceId: device.id,
       window: linkWindow,
       signer,
@@ -106,17 +127,19 @@ function toIncident(draft: IncidentDraft, ctx: BuildContext): Incident {
       allowlistBaseUrl: ctx.allowlistBaseUrl ?? null,
     }),
     status: 'new',
-    window: { start: new Date(primary.windowStart).toISOString(), end: new Date(primary.windowEnd).toISOString() },
-    chainLink: draft.chainLink,
+    window: { start: new Date(firstMs).toISOString(), end: new Date(lastMs + params.windowMs).toISOString() },
+    chainLink,
+    story: { actor: draft.actorKey, fileCount: draft.fileCount, files: draft.files, previousIncidentId: draft.previousIncidentId },
     findings,
   };
 }
 
+/** Incidents of one batch of findings on their own (no earlier cycles): suppressed ones left out. */
 export function buildIncidents(findings: readonly Finding[], ctx: BuildContext): Incident[] {
-  const groups = groupFindings(findings, {
+  const drafts = assembleStories({
     tenantId: ctx.tenantId,
-    groupingWindowMs: ctx.groupingWindowMs ?? DEFAULT_GROUPING_WINDOW_MS,
+    fresh: findings.filter((f) => f.suppressedBy === null),
+    ...(ctx.story ? { params: ctx.story } : {}),
   });
-  const drafts = linkChains(groups, { chainWindowMs: ctx.chainWindowMs ?? DEFAULT_CHAIN_WINDOW_MS });
-  return drafts.map((draft) => toIncident(draft, ctx));
+  return drafts.map((draft) => buildStoryIncident(draft, ctx));
 }

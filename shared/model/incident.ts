@@ -1,9 +1,10 @@
 /**
- * The Incident: what the on-call engineer acts on. Unsuppressed findings group into incidents by
- * device + signer identity + detection branch inside a grouping window; the id is a stable hash
- * of that key so re-runs and overlapping windows update the same incident. A certificate
- * creation followed on the same device by signing or a trust-store import becomes one escalated
- * "chain" incident (T1587.002 leading to T1553.002). The Incident is also the webhook payload.
+ * The Incident: what the on-call engineer acts on. One incident per story: one actor's related
+ * certificate activity on one device within a short period (shared/incidents/stories.ts). Its id
+ * is fixed when the story starts, so later findings of the story, re-runs and overlapping windows
+ * update the same incident. A certificate creation followed in the story by signing or a
+ * trust-store import makes it an escalated "chain" (T1587.002 leading to T1553.002). The Incident
+ * is also the webhook payload.
  */
 import type { Branch, Finding, Severity } from './finding';
 
@@ -49,16 +50,30 @@ export interface ChainLink {
   /** Findings of the use step (sign / trust-store import) linked to a creation. */
   usedFindingIds: string[];
   /**
-   * Ids the absorbed groups would have had on their own. The store records them as aliases of
-   * this incident, so a later window that only sees the use step updates this incident instead of
-   * opening a second one.
+   * Other incident ids this one speaks for; the store records them as aliases. Stories hold the
+   * creation and its use from the start, so this is empty for incidents made since; the store
+   * still honours aliases written by earlier versions.
    */
   mergedIncidentIds: string[];
 }
 
+/** What the story adds up to, beyond its evidence. */
+export interface IncidentStory {
+  /** The actor (`domain\\name`, lower-cased; `?` when Defender named none). */
+  actor: string;
+  /** Distinct certificate, key and signed files the story touched, and up to 50 of their names. */
+  fileCount: number;
+  files: string[];
+  /**
+   * The same device and actor's previous incident, when this story started after that one ended
+   * (past the grouping window or the story's longest span): "seen before on this device".
+   */
+  previousIncidentId: string | null;
+}
+
 export interface Incident {
   schemaVersion: typeof INCIDENT_SCHEMA_VERSION;
-  /** Stable hash of tenant + rule + grouping key + grouping window start. */
+  /** Stable hash of tenant + device + actor + the story's first finding (shared/incidents/stories.ts). */
   id: string;
   tenantId: string;
   ruleId: string;
@@ -92,10 +107,11 @@ export interface Incident {
   falsePositiveHints: string[];
   links: IncidentLinks;
   status: IncidentStatus;
-  /** The grouping window (epoch-aligned) of the incident's primary group: [start, end). */
+  /** While the story is open: from its first step to the grouping window after its last: [start, end). */
   window: { start: string; end: string };
   /** Present on chain incidents (`chain: true`), null otherwise. */
   chainLink: ChainLink | null;
+  story: IncidentStory;
   /** Evidence: the findings themselves (the card shows a few; the webhook carries all). */
   findings: Finding[];
 }

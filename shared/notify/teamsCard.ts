@@ -11,10 +11,13 @@
  * still go through `escapeMarkdown`. No `msteams.entities` are ever emitted, so `<at>` text can
  * never become a mention. Only `Action.OpenUrl` with https urls (Workflows cards cannot submit).
  *
+ * The incident card tells the story as a short timeline (shared/enrich/timeline.ts); the digest
+ * groups incidents by device, each device's most severe stories first.
+ *
  * Size: Teams rejects messages over about 28 KB; we keep the whole payload under 20 KB (UTF-8
  * bytes of the JSON) whatever the input by rendering at decreasing detail levels, cutting the
- * least important parts first: evidence beyond the first findings, then file lists, then the
- * command line, then reasons and field lengths, and last the action links.
+ * least important parts first: timeline lines and file names, then the command line, then reasons
+ * and field lengths, and last the action links.
  */
 import type { Severity } from '../model/finding';
 import type { Finding } from '../model/finding';
@@ -28,6 +31,7 @@ import type {
   NotificationMessage,
 } from './message';
 import { escapeMarkdown, safeText } from './escape';
+import { storyTimeline, type TimelineLine } from '../enrich/timeline';
 
 export const TEAMS_CARD_MAX_BYTES = 20_000;
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -195,9 +199,8 @@ export function payloadBytes(payload: TeamsWorkflowPayload): number {
 
 /** Detail levels, most detailed first. Each step cuts the next least important part. */
 interface IncidentLevel {
-  evidence: number; // other findings shown
-  evidenceCmd: number;
-  files: number; // file names per list
+  timeline: number; // story lines shown
+  files: number; // file names listed
   cmd: number; // command line code points
   reasons: number;
   reasonText: number;
@@ -209,17 +212,17 @@ interface IncidentLevel {
 }
 
 const INCIDENT_LEVELS: readonly IncidentLevel[] = [
-  { evidence: 5, evidenceCmd: 400, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
-  { evidence: 3, evidenceCmd: 300, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
-  { evidence: 1, evidenceCmd: 200, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
-  { evidence: 0, evidenceCmd: 0, files: 5, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 2, attack: 6, maxUrl: 8000 },
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 1500, reasons: 10, reasonText: 250, text: 250, accounts: 3, hints: 1, attack: 6, maxUrl: 6000 },
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 600, reasons: 8, reasonText: 200, text: 200, accounts: 3, hints: 0, attack: 4, maxUrl: 4000 },
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 250, reasons: 5, reasonText: 160, text: 160, accounts: 2, hints: 0, attack: 3, maxUrl: 3000 },
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 2000 },
+  { timeline: 6, files: 10, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
+  { timeline: 6, files: 5, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 5, attack: 6, maxUrl: 8000 },
+  { timeline: 4, files: 3, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
+  { timeline: 2, files: 0, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 3, attack: 6, maxUrl: 8000 },
+  { timeline: 0, files: 0, cmd: 3000, reasons: 12, reasonText: 300, text: 300, accounts: 5, hints: 2, attack: 6, maxUrl: 8000 },
+  { timeline: 0, files: 0, cmd: 1500, reasons: 10, reasonText: 250, text: 250, accounts: 3, hints: 1, attack: 6, maxUrl: 6000 },
+  { timeline: 0, files: 0, cmd: 600, reasons: 8, reasonText: 200, text: 200, accounts: 3, hints: 0, attack: 4, maxUrl: 4000 },
+  { timeline: 0, files: 0, cmd: 250, reasons: 5, reasonText: 160, text: 160, accounts: 2, hints: 0, attack: 3, maxUrl: 3000 },
+  { timeline: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 2000 },
   // Last resort (only with absurd link lengths): no actions.
-  { evidence: 0, evidenceCmd: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 0 },
+  { timeline: 0, files: 0, cmd: 120, reasons: 3, reasonText: 120, text: 100, accounts: 1, hints: 0, attack: 2, maxUrl: 0 },
 ];
 
 function levelAt<T>(levels: readonly T[], index: number): T {
@@ -238,9 +241,26 @@ function formatTime(iso: string): string {
   return Number.isNaN(t) ? iso : new Date(t).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
-function accountOf(f: Finding): string | null {
-  if (!f.account.name) return null;
-  return f.account.domain ? `${f.account.domain}\\${f.account.name}` : f.account.name;
+function clockTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(11, 19);
+}
+
+/** One timeline line: `#3 10:19:30 · signtool / sign ×30 · TailspinSetup.exe and 29 more`. */
+function timelineRow(line: TimelineLine, max: number): RichTextBlock {
+  const steps = line.count > 1 ? `#${line.step}-${line.step + line.count - 1}` : `#${line.step}`;
+  const when = line.count > 1 ? `${clockTime(line.from)}-${clockTime(line.to)}` : clockTime(line.from);
+  const inlines: TextRun[] = [
+    staticRun(`${steps} `, { weight: 'Bolder' }),
+    staticRun(`${when} UTC · `, { isSubtle: true }),
+    // Tool and action are enums, but they came off a queue: through run() like any other text.
+    run(`${line.tool} / ${line.action}${line.count > 1 ? ` ×${line.count}` : ''}`, 60),
+  ];
+  if (line.object !== null) {
+    inlines.push(staticRun(' · '), run(line.object, max, { fontType: 'Monospace' }));
+    if (line.objects > 1) inlines.push(staticRun(` and ${line.objects - 1} more`, { isSubtle: true }));
+  }
+  return rich(inlines, 'Small');
 }
 
 function incidentActions(incident: Incident, maxUrl: number): OpenUrlAction[] {
@@ -278,12 +298,13 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
   }
   const body: CardElement[] = [{ type: 'Container', style: sev.style, bleed: true, items: header }];
 
+  // `story` is absent from messages queued by versions before stories: the card does without.
+  const story = incident.story as Incident['story'] | undefined;
   const facts: CardElement[] = [
     fact('Device', incident.device.name, L.text),
     fact('Accounts', listText(incident.accounts, L.accounts), L.text),
-    fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${incident.findingCount} findings)`, 200),
+    fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${incident.findingCount} steps)`, 200),
   ];
-  if (primary) facts.push(fact('Tool and action', `${primary.tool} / ${primary.action}`, 60));
   if (primary?.parent.fileName) {
     // What the suspicious-parent flag looked at, shell included (cmd.exe started by winword.exe).
     const grandparent = primary.parent.parentFileName;
@@ -292,13 +313,29 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
   facts.push(fact('Certificate subject', incident.signer.subject, L.text));
   facts.push(fact('Thumbprint', incident.signer.thumbprint, 130, { fontType: 'Monospace' }));
   if (incident.signer.file) facts.push(fact('Certificate file', incident.signer.file, L.text));
-  if (primary && L.files > 0) {
-    if (primary.certificate.files.length > 0) facts.push(fact('Files', listText(primary.certificate.files, L.files), L.text * 2));
-    if (primary.signedFiles.length > 0) facts.push(fact('Signed files', listText(primary.signedFiles, L.files), L.text * 2));
-  } else if (primary && (primary.certificate.files.length > 0 || primary.signedFiles.length > 0)) {
+  const fileCount = Math.max(story?.fileCount ?? 0, story?.files.length ?? 0);
+  if (story && fileCount > 0) {
+    if (L.files > 0) {
+      const more = fileCount - Math.min(L.files, story.files.length);
+      const names = story.files.slice(0, L.files).join(', ') + (more > 0 ? ` and ${more} more` : '');
+      facts.push(fact(`Files touched (${fileCount})`, names, L.text * 2));
+    } else {
+      facts.push(fact('Files touched', String(fileCount), 20));
+      cut = true;
+    }
+  }
+  if (story?.previousIncidentId) facts.push(fact('Seen before on this device', story.previousIncidentId, 80, { fontType: 'Monospace' }));
+  body.push({ type: 'Container', spacing: 'Medium', items: facts });
+
+  // The story as a short timeline: step, time, tool and action, what it touched.
+  const timeline = storyTimeline(incident.findings, { maxLines: Math.max(1, L.timeline), totalSteps: incident.findingCount });
+  if (L.timeline > 0 && timeline.lines.length > 0) {
+    body.push(label(`The story in ${Math.max(incident.findingCount, incident.findings.length)} steps`, { weight: 'Bolder', spacing: 'Medium' }));
+    for (const line of timeline.lines) body.push(timelineRow(line, L.text));
+    if (timeline.moreSteps > 0) body.push(label(`and ${timeline.moreSteps} more steps`, { isSubtle: true, size: 'Small' }));
+  } else if (incident.findingCount > 1 || incident.findings.length > 1) {
     cut = true;
   }
-  body.push({ type: 'Container', spacing: 'Medium', items: facts });
 
   if (primary) {
     body.push(label('Command line', { weight: 'Bolder', spacing: 'Medium' }));
@@ -329,30 +366,8 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
     body.push(rich([run(listText(incident.falsePositiveHints.slice(0, L.hints), L.hints), L.text)]));
   }
 
-  const others = incident.findings.filter((f) => f !== primary);
   // The payload may carry fewer findings than the incident has (trimmed for the queue).
-  const otherCount = Math.max(others.length, incident.findingCount - 1);
-  if (L.evidence > 0 && others.length > 0) {
-    const shown = others.slice(0, L.evidence);
-    body.push(label(`Other findings, ${shown.length} of ${otherCount} shown`, { weight: 'Bolder', spacing: 'Medium' }));
-    for (const f of shown) {
-      body.push({
-        type: 'Container',
-        separator: true,
-        items: [
-          rich([
-            run(`${formatTime(f.timestamp)} · `, 40, { isSubtle: true }),
-            run(accountOf(f), L.text, { isSubtle: true }),
-            run(` · ${f.tool} / ${f.action}`, 80, { isSubtle: true }),
-          ]),
-          rich([run(f.commandLine, L.evidenceCmd, { fontType: 'Monospace' })]),
-        ],
-      });
-    }
-    if (otherCount > shown.length) cut = true;
-  } else if (otherCount > 0) {
-    cut = true;
-  }
+  if (incident.findingCount > incident.findings.length) cut = true;
 
   if (cut) {
     body.push(label('Some evidence is not shown here. The webhook payload and Defender have the full incident.', { isSubtle: true, size: 'Small', spacing: 'Medium' }));
@@ -365,15 +380,17 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
 
 interface CompactLevel {
   items: number;
+  /** Digest: stories listed per device. */
+  perDevice: number;
   text: number;
   maxUrl: number;
 }
 const COMPACT_LEVELS: readonly CompactLevel[] = [
-  { items: 25, text: 200, maxUrl: 2000 },
-  { items: 15, text: 150, maxUrl: 1000 },
-  { items: 10, text: 100, maxUrl: 600 },
-  { items: 5, text: 80, maxUrl: 0 },
-  { items: 3, text: 60, maxUrl: 0 },
+  { items: 25, perDevice: 3, text: 200, maxUrl: 2000 },
+  { items: 15, perDevice: 3, text: 150, maxUrl: 1000 },
+  { items: 10, perDevice: 2, text: 100, maxUrl: 600 },
+  { items: 5, perDevice: 1, text: 80, maxUrl: 0 },
+  { items: 3, perDevice: 1, text: 60, maxUrl: 0 },
 ];
 
 export function digestCard(payload: DigestPayload, levelIndex = 0): AdaptiveCard {
@@ -395,29 +412,37 @@ export function digestCard(payload: DigestPayload, levelIndex = 0): AdaptiveCard
       ],
     },
   ];
-  const shown = payload.items.slice(0, L.items);
-  for (const item of shown) {
-    const link = safeLink(item.deviceLink, L.maxUrl);
-    const container: Container = {
-      type: 'Container',
-      separator: true,
-      items: [
+  // Grouped by device, devices in order of their most severe story (items come most severe first).
+  const byDevice = new Map<string, DigestPayload['items']>();
+  for (const item of payload.items) {
+    const list = byDevice.get(item.deviceName);
+    if (list) list.push(item);
+    else byDevice.set(item.deviceName, [item]);
+  }
+  let shown = 0;
+  for (const [deviceName, items] of byDevice) {
+    if (shown >= L.items) break;
+    const top = items.slice(0, Math.min(L.perDevice, L.items - shown));
+    shown += top.length;
+    const rows: CardElement[] = [
+      rich([run(deviceName, L.text, { weight: 'Bolder' }), staticRun(` · ${items.length} ${items.length === 1 ? 'story' : 'stories'}`, { isSubtle: true })]),
+    ];
+    for (const item of top) {
+      rows.push(
         rich([
           staticRun(`${item.severity.toUpperCase()} `, { weight: 'Bolder', color: SEVERITY_STYLE[item.severity].color }),
           run(item.title, L.text),
         ]),
-        rich([
-          run(item.deviceName, L.text, { isSubtle: true }),
-          run(` · ${item.findingCount} findings · last seen ${formatTime(item.lastSeen)}${item.event === 'created' ? '' : ` · ${item.event}`}`, 120, {
-            isSubtle: true,
-          }),
-        ]),
-      ],
-    };
+        rich([run(`${item.findingCount} steps · last seen ${formatTime(item.lastSeen)}${item.event === 'created' ? '' : ` · ${item.event}`}`, 120, { isSubtle: true })], 'None'),
+      );
+    }
+    if (items.length > top.length) rows.push(label(`and ${items.length - top.length} more on this device`, { isSubtle: true, size: 'Small' }));
+    const container: Container = { type: 'Container', separator: true, items: rows };
+    const link = safeLink(top[0]?.deviceLink, L.maxUrl);
     if (link) container.selectAction = { type: 'Action.OpenUrl', title: 'Open device in Defender', url: link };
     body.push(container);
   }
-  const notListed = payload.total - shown.length;
+  const notListed = payload.total - shown;
   if (notListed > 0) body.push(label(`and ${notListed} more incidents`, { isSubtle: true, spacing: 'Medium' }));
   return card(body, []);
 }

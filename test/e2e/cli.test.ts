@@ -223,6 +223,15 @@ test('run --demo runs a real cycle and writes the cards; a second run against th
   const announced = Number(/Incidents announced: (\d+)/.exec(first.stdout)?.[1]);
   expect(announced).toBeGreaterThan(0);
   for (const name of ['findings.jsonl', 'runs.json', 'summary.txt', 'notifications/cards.html']) expect(existsSync(join(out1, name))).toBe(true);
+  // One story, one incident (issue #13): far fewer incidents than findings, each told as a
+  // timeline; the chain on fin-ws-042 is one HIGH incident holding the .pfx and .cer steps.
+  const stories = /Stories: (\d+) incident\(s\) from (\d+) finding\(s\)/.exec(first.stdout);
+  expect(Number(stories?.[1])).toBeLessThanOrEqual(Number(stories?.[2]) / 3);
+  const fin = first.stdout.split('\n  [').find((block) => block.includes('on fin-ws-042.contoso.local'))!;
+  expect(first.stdout.split('\n  [').filter((block) => block.includes('on fin-ws-042.contoso.local'))).toHaveLength(1);
+  expect(fin).toMatch(/^HIGH\/high\] .*created and used.*\(chain\)/);
+  expect(fin).toMatch(/#[\d-]+ \S+ powershell \/ export-pfx( x\d+)? upd\.pfx/);
+  expect(fin).toMatch(/#[\d-]+ \S+ certutil \/ import-store( x\d+)? upd\.cer into TrustedPublisher/);
 
   const out2 = mkdtempSync(join(tmpdir(), 'demo-'));
   const second = cli(['run', '--demo', '--out', out2, '--storage', storage]);

@@ -98,6 +98,7 @@ export function incident(overrides: Partial<Incident> = {}): Incident {
     status: 'new',
     window: { start: '2024-05-01T00:00:00.000Z', end: '2024-05-02T00:00:00.000Z' },
     chainLink: null,
+    story: { actor: 'contoso\\alice', fileCount: 2, files: ['c.pfx', 'payload.exe'], previousIncidentId: null },
     findings,
     ...overrides,
   };

@@ -131,8 +131,8 @@ describe('held-back updates are not lost', () => {
     const [created] = await upsert(store, [f1], at(5));
     await mark(store, [created!], at(5));
     // Two later windows each see one new finding, within the hour: both held back.
-    expect(await upsert(store, [f2], at(15))).toEqual([]);
-    expect(await upsert(store, [f3], at(25))).toEqual([]);
+    expect(await upsert(store, [f1, f2], at(15))).toEqual([]);
+    expect(await upsert(store, [f1, f2, f3], at(25))).toEqual([]);
     const row = (await store.get(TENANT, RULE, created!.incident.id))!;
     expect(row).toMatchObject({ findingCount: 3, announcedFindingCount: 1, pendingSince: at(15) });
 
@@ -146,8 +146,8 @@ describe('held-back updates are not lost', () => {
       previousFindingCount: 1,
       incident: { id: created!.incident.id, status: 'updated', findingCount: 3, firstSeen: f1.timestamp, lastSeen: f3.timestamp },
     });
-    // Evidence of both held-back cycles, and the full id list from the row.
-    expect(due[0]!.incident.findings.map((f) => f.id)).toEqual([f2.id, f3.id]);
+    // The story's evidence as the held-back cycles told it, and the full id list from the row.
+    expect(due[0]!.incident.findings.map((f) => f.id)).toEqual([f1.id, f2.id, f3.id]);
     expect(due[0]!.incident.findingIds).toEqual([f1.id, f2.id, f3.id]);
     expect(validateIncident(due[0]!.incident)).toEqual([]);
     // Not marked yet (enqueue pending): asking again returns it again.
@@ -187,12 +187,13 @@ describe('held-back updates are not lost', () => {
     const counted = await countingTable('pending');
     const store = new IncidentStore(counted.table);
     // Announced incidents, a chain with its alias row, and a held-back update not due yet.
-    const many = Array.from({ length: 30 }, (_, i) => signtoolSign(`f${i}.exe`, { subject: `Signer ${i}` }, { minutes: i }));
+    const device = (i: number) => ({ id: `dev-${i}`, name: `WS-${i}` });
+    const many = Array.from({ length: 30 }, (_, i) => signtoolSign(`f${i}.exe`, { subject: `Signer ${i}` }, { minutes: i, device: device(i) }));
     await mark(store, await upsert(store, many, at(40)), at(40));
     const create = newSelfSignedCert('CN=Chain', { minutes: 0 });
     const sign = setAuthenticode(undefined, { minutes: 3 });
     await mark(store, await upsert(store, [create, sign], at(41)), at(41));
-    await upsert(store, [signtoolSign('f0.exe', { subject: 'Signer 0' }, { minutes: 45 })], at(50));
+    await upsert(store, [many[0]!, signtoolSign('f0.exe', { subject: 'Signer 0' }, { minutes: 45, device: device(0) })], at(50));
 
     counted.reset();
     expect(await pending(store, at(60))).toEqual([]);

@@ -1,61 +1,63 @@
 /**
- * processIncidentBatch against Azurite, one call per hunt cycle: chains across cycles (the
- * headline makecert -> signtool detection split by 10-minute windows), escalation at once, held-back
+ * processIncidentBatch against Azurite, one call per hunt cycle: stories across cycles (the
+ * headline makecert -> signtool chain split by 10-minute windows, rows that arrive hours late, a
+ * build agent's repeated signing), the lifecycle (a later finding updates the same incident; a
+ * story that restarts is a new incident naming the previous one), escalation at once, held-back
  * updates flushed by quiet cycles, no duplicates, and the request budget.
  */
 import { processIncidentBatch, type IncidentBatch, type IncidentBatchDeps } from '../../../shared/incidents/pipeline';
-import { RecentStepsStore } from '../../../shared/incidents/recentSteps';
 import { IncidentStore } from '../../../shared/incidents/store';
+import { StoryMemory } from '../../../shared/incidents/storyMemory';
 import type { Finding } from '../../../shared/model/finding';
 import { validateIncident } from '../../../shared/schema/validate';
 import { at, makecertCreate, newSelfSignedCert, pvk2pfx, signtoolSign } from '../../support/findings';
 import { buildContext, countingTable, HOUR, RULE, TENANT, type CountingTable } from './support';
 
-const W = 2 * HOUR;
-
 interface Harness {
   incidents: IncidentStore;
-  recentSteps: RecentStepsStore;
+  stories: StoryMemory;
   incidentTable: CountingTable;
-  stepsTable: CountingTable;
+  storyTable: CountingTable;
   /** One hunt cycle: process, "enqueue", commit. */
-  cycle(findings: Finding[], now: string, options?: { commit?: boolean; ruleId?: string; chainRuleIds?: string[] }): Promise<IncidentBatch>;
+  cycle(findings: Finding[], now: string, options?: { commit?: boolean; ruleId?: string }): Promise<IncidentBatch>;
   requests(): number;
   reset(): void;
 }
 
 async function harness(): Promise<Harness> {
   const incidentTable = await countingTable('incidents');
-  const stepsTable = await countingTable('steps');
+  const storyTable = await countingTable('stories');
   const incidents = new IncidentStore(incidentTable.table);
-  const recentSteps = new RecentStepsStore(stepsTable.table);
+  const stories = new StoryMemory(storyTable.table, { params: buildContext().story });
   return {
     incidents,
-    recentSteps,
+    stories,
     incidentTable,
-    stepsTable,
+    storyTable,
     async cycle(findings, now, options = {}) {
       const batch = await processIncidentBatch(findings, {
         incidents,
-        recentSteps,
+        stories,
         build: options.ruleId ? { ...buildContext(), rule: { ...buildContext().rule, id: options.ruleId } } : buildContext(),
         now: new Date(now),
         updateIntervalMs: HOUR,
-        chainWindowMs: W,
-        ...(options.chainRuleIds ? { chainRuleIds: options.chainRuleIds } : {}),
       });
       if (options.commit !== false) await batch.commit();
       return batch;
     },
-    requests: () => incidentTable.requests() + stepsTable.requests(),
+    requests: () => incidentTable.requests() + storyTable.requests(),
     reset: () => {
       incidentTable.reset();
-      stepsTable.reset();
+      storyTable.reset();
     },
   };
 }
 
-describe('processIncidentBatch: chains across cycles', () => {
+function deps(h: Harness): Omit<IncidentBatchDeps, 'now'> {
+  return { incidents: h.incidents, stories: h.stories, build: buildContext(), updateIntervalMs: HOUR };
+}
+
+describe('processIncidentBatch: one story, one incident, across cycles', () => {
   test('makecert at 10:00 and signtool at 10:15 in different cycles: one incident, escalated at once', async () => {
     const h = await harness();
     const create = makecertCreate('CN=Contoso Dev', 'SPC', { minutes: 0 });
@@ -74,7 +76,7 @@ describe('processIncidentBatch: chains across cycles', () => {
     expect(update).toMatchObject({ kind: 'update', previousFindingCount: 1, incident: { id, chain: true, severity: 'high', status: 'updated' } });
     expect(update!.incident.findings.map((f) => f.id)).toEqual([create.id, sign.id]);
     expect(update!.incident.chainLink).toMatchObject({ linkedBy: 'subject', createdFindingIds: [create.id], usedFindingIds: [sign.id] });
-    // The recalled creation was not counted again.
+    // The remembered creation was not counted again.
     expect(update!.incident.findingCount).toBe(2);
     expect(update!.incident.findingIds).toEqual([create.id, sign.id]);
     expect(second.counts).toEqual({ new: 0, updated: 1 });
@@ -85,27 +87,52 @@ describe('processIncidentBatch: chains across cycles', () => {
     const third = await h.cycle([sign], at(30));
     expect(third.announcements).toEqual([]);
     expect(third.counts).toEqual({ new: 0, updated: 0 });
-    // A later window that only sees the signing still updates nothing (the signing group is an alias).
     expect((await h.cycle([sign], at(90))).announcements).toEqual([]);
   });
 
-  test('makecert and pvk2pfx in one cycle, signtool /f SPC.pfx in the next: linked by the file through the conversion', async () => {
+  test('makecert and pvk2pfx in one cycle are one incident; signtool /f SPC.pfx in the next joins it as a chain', async () => {
     const h = await harness();
     const create = makecertCreate('CN=Contoso Dev', 'SPC', { minutes: 0 });
     const convert = pvk2pfx('SPC', { minutes: 2 });
     const sign = signtoolSign('payload.exe', { pfx: 'C:\\build\\SPC.pfx' }, { minutes: 14 });
     const first = await h.cycle([create, convert], at(5));
-    expect(first.announcements).toHaveLength(2);
-    const makecertId = first.announcements.find((a) => a.incident.findingIds.includes(create.id))!.incident.id;
+    expect(first.announcements).toHaveLength(1);
+    const id = first.announcements[0]!.incident.id;
 
     const second = await h.cycle([sign], at(20));
     expect(second.announcements).toHaveLength(1);
-    expect(second.announcements[0]).toMatchObject({ kind: 'update', incident: { id: makecertId, chain: true, severity: 'high' } });
+    expect(second.announcements[0]).toMatchObject({ kind: 'update', incident: { id, chain: true, severity: 'high' } });
     expect(second.announcements[0]!.incident.chainLink!.linkedBy).toBe('file');
     expect(second.announcements[0]!.incident.findings.map((f) => f.id)).toEqual([create.id, convert.id, sign.id]);
   });
 
-  test('creation and signing on different devices do not chain', async () => {
+  test('a row that arrives three hours late joins the incident of the story it happened in', async () => {
+    const h = await harness();
+    const create = newSelfSignedCert('CN=Microsoft Corporation', { minutes: 0 });
+    const sign = signtoolSign('C:\\Users\\alice\\AppData\\Roaming\\sync.exe', {}, { minutes: 1 });
+    const first = await h.cycle([create], at(10));
+    const late = await h.cycle([sign], at(190));
+    expect(late.announcements.map((a) => [a.kind, a.incident.id, a.incident.chain])).toEqual([['update', first.announcements[0]!.incident.id, true]]);
+  });
+
+  test('repetitive signing over several cycles is one incident with a count and the distinct files', async () => {
+    const h = await harness();
+    const agent = { fileName: 'cmd.exe', commandLine: 'cmd.exe /c "CALL D:\\agent\\_work\\_temp\\sign.cmd"', processId: 30784 };
+    const signs = Array.from({ length: 30 }, (_, i) => signtoolSign(`D:\\out\\Lib${i}.dll`, { sha1: '19966BD56F127F4E56286DD576CD7ADAE92A0096' }, { minutes: i * 1.5, parent: agent }));
+    const ids = new Set<string>();
+    for (const [k, slice] of [signs.slice(0, 7), signs.slice(7, 14), signs.slice(14, 21), signs.slice(21)].entries()) {
+      const batch = await h.cycle(slice, at(10 * (k + 1) + 5));
+      for (const a of batch.announcements) ids.add(a.incident.id);
+    }
+    const final = await h.cycle([], at(200));
+    for (const a of final.announcements) ids.add(a.incident.id);
+    expect(ids.size).toBe(1);
+    const stored = await h.incidents.get(TENANT, RULE, [...ids][0]!);
+    expect(stored).toMatchObject({ findingCount: 30, announcedFindingCount: 30 });
+    expect(final.announcements[0]!.incident.story).toMatchObject({ fileCount: 30 });
+  });
+
+  test('creation and signing on different devices are two incidents', async () => {
     const h = await harness();
     const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
     const sign = signtoolSign('x.exe', { subject: 'Contoso Dev' }, { minutes: 15, device: { id: 'other-device', name: 'WS-999' } });
@@ -116,21 +143,20 @@ describe('processIncidentBatch: chains across cycles', () => {
     expect(second.announcements[0]!.incident.findingIds).toEqual([sign.id]);
   });
 
-  test('a creation older than the chain window is not recalled', async () => {
+  test('a story that restarts after the grouping window is a new incident that names the previous one', async () => {
     const h = await harness();
-    const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
-    const late = signtoolSign('x.exe', { subject: 'Contoso Dev' }, { minutes: 135 });
-    const first = await h.cycle([create], at(5));
-    const recall = jest.spyOn(h.recentSteps, 'recall');
-    const second = await h.cycle([late], at(140));
-    // Not merely left unlinked by the chain code: the memory no longer returns it.
-    expect(recall).toHaveBeenCalledTimes(1);
-    await expect(recall.mock.results[0]!.value).resolves.toEqual([]);
-    expect(second.announcements.map((a) => [a.kind, a.incident.chain, a.incident.findingIds])).toEqual([['new', false, [late.id]]]);
-    expect(second.announcements[0]!.incident.id).not.toBe(first.announcements[0]!.incident.id);
+    const monday = signtoolSign('Host.exe', { pfx: 'hansen.pfx' }, { minutes: 0 });
+    const thursday = signtoolSign('Host.exe', { pfx: 'hansen.pfx' }, { minutes: 3 * 24 * 60, parent: { processId: 3712 } });
+    const first = await h.cycle([monday], at(10));
+    const later = await h.cycle([thursday], at(3 * 24 * 60 + 10));
+    expect(later.announcements.map((a) => a.kind)).toEqual(['new']);
+    const incident = later.announcements[0]!.incident;
+    expect(incident.id).not.toBe(first.announcements[0]!.incident.id);
+    expect(incident.story.previousIncidentId).toBe(first.announcements[0]!.incident.id);
+    expect(incident.findingIds).toEqual([thursday.id]);
   });
 
-  test('a suppressed use step recalls nothing and builds nothing', async () => {
+  test('a suppressed finding recalls nothing and builds nothing', async () => {
     const h = await harness();
     await h.cycle([newSelfSignedCert('CN=A', { minutes: 0 })], at(5));
     h.reset();
@@ -163,9 +189,9 @@ describe('processIncidentBatch: announcing', () => {
     const create = newSelfSignedCert('CN=Crash', { minutes: 0 });
     const lost = await h.cycle([create], at(5), { commit: false });
     expect(lost.announcements).toHaveLength(1);
-    // Retried window: the upsert says `new` again and so does the pending query; announced once.
+    // Retried window: the same story, the same id; announced once.
     const retried = await h.cycle([create], at(15));
-    expect(retried.announcements.map((a) => a.kind)).toEqual(['new']);
+    expect(retried.announcements.map((a) => [a.kind, a.incident.id])).toEqual([['new', lost.announcements[0]!.incident.id]]);
     expect((await h.cycle([create], at(25))).announcements).toEqual([]);
   });
 
@@ -190,30 +216,26 @@ describe('processIncidentBatch: announcing', () => {
     await h.cycle([], at(1));
     expect(h.requests()).toBe(1);
 
-    // A creation: upsert (read + write), pending query; commit: remember (write + sweep), mark (read + write).
+    // A creation: recall (1 device), upsert (read + write), pending query; commit: remember
+    // (write + sweep), mark (read + write).
     h.reset();
     const first = await processIncidentBatch([create], { ...deps(h), now: new Date(at(5)) });
-    expect(h.requests()).toBe(3);
+    expect(h.requests()).toBe(4);
     h.reset();
     await first.commit();
     expect(h.requests()).toBe(4);
 
-    // The signing: recall (1 device), upsert (one read for the incident and its alias-to-be, one
-    // write), pending; commit: mark (read + write). Nothing to remember: a use step.
+    // The signing: the same shape.
     h.reset();
     const second = await processIncidentBatch([sign], { ...deps(h), now: new Date(at(20)) });
     const processRequests = h.requests();
     h.reset();
     await second.commit();
-    expect([processRequests, h.requests()]).toEqual([4, 2]);
+    expect([processRequests, h.requests()]).toEqual([4, 4]);
   });
 });
 
-function deps(h: Harness): Omit<IncidentBatchDeps, 'now'> {
-  return { incidents: h.incidents, recentSteps: h.recentSteps, build: buildContext(), updateIntervalMs: HOUR, chainWindowMs: W };
-}
-
-describe('processIncidentBatch: chains across rules', () => {
+describe('processIncidentBatch: stories across rules', () => {
   test('a creation found by the process rule, then a Root write found by the trust-store rule a cycle later: one escalated incident', async () => {
     const h = await harness();
     const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
@@ -225,17 +247,12 @@ describe('processIncidentBatch: chains across rules', () => {
       branch: 'Registry-TrustStoreWrite',
       certificate: { subject: null, thumbprint: '5F98EBBFE735CDDAE00E33E0FD69050EF9220254', files: [], store: 'LocalMachine\\Root', codeSigningEku: false },
     };
-    const rules = [RULE, 'trust-store-tampering'];
-    const first = await h.cycle([create], at(5), { chainRuleIds: rules });
+    const first = await h.cycle([create], at(5));
     const id = first.announcements[0]!.incident.id;
-    const second = await h.cycle([trustWrite], at(20), { ruleId: 'trust-store-tampering', chainRuleIds: rules });
+    const second = await h.cycle([trustWrite], at(20), { ruleId: 'trust-store-tampering' });
     expect(second.announcements).toHaveLength(1);
+    // The incident stays in the partition of the rule its story started in.
     expect(second.announcements[0]).toMatchObject({ kind: 'update', incident: { id, ruleId: RULE, chain: true, severity: 'high' } });
     expect(second.announcements[0]!.incident.findingIds).toEqual([create.id, trustWrite.id]);
-    // Without the other rule's memory the write stands alone.
-    const h2 = await harness();
-    await h2.cycle([create], at(5));
-    const alone = await h2.cycle([trustWrite], at(20), { ruleId: 'trust-store-tampering' });
-    expect(alone.announcements[0]).toMatchObject({ kind: 'new', incident: { chain: false } });
   });
 });

@@ -52,7 +52,7 @@ export async function countingTable(prefix: string): Promise<CountingTable> {
 }
 
 export function buildContext(overrides: Partial<Omit<BuildContext, 'now'>> = {}): Omit<BuildContext, 'now'> {
-  return { tenantId: TENANT, rule: makeRuleContext(), groupingWindowMs: 24 * HOUR, chainWindowMs: 2 * HOUR, ...overrides };
+  return { tenantId: TENANT, rule: makeRuleContext(), story: { windowMs: 8 * HOUR }, chainWindowMs: 2 * HOUR, ...overrides };
 }
 
 export function build(findings: Finding[], now: string): Incident[] {

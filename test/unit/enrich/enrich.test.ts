@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { attackFor } from '../../../shared/enrich/attack';
 import { entryFits, falsePositiveHints, wildcardMatch } from '../../../shared/enrich/hints';
-import { allowlistLink, deviceLink, encodeHuntingQuery, huntingLink } from '../../../shared/enrich/links';
+import { allowlistLink, deviceLink, encodeHuntingQuery, encodeHuntingQueryParts, huntingLink } from '../../../shared/enrich/links';
 import { incidentTitle } from '../../../shared/enrich/title';
 import {
   certutilAddStore,
@@ -59,6 +59,14 @@ describe('links', () => {
     expect(huntingLink('  ', window, null)).toBeNull();
     // The raw encoding, checked independently of the URL.
     expect(gunzipSync(Buffer.from(encodeHuntingQuery('T | take 1'), 'base64')).toString('utf16le')).toBe('T | take 1');
+  });
+
+  test('the rule query is compressed once and each incident appends its own lines: still one valid gzip of the whole text', () => {
+    const query = 'DeviceProcessEvents\n| where ProcessCommandLine has_any ("makecert", "证书", "😀")\n'.repeat(300);
+    for (const tail of ['', '\n| where DeviceId == "a"', `\n| where x == "${'界'.repeat(5000)}"`]) {
+      const text = gunzipSync(Buffer.from(encodeHuntingQueryParts(query, tail), 'base64')).toString('utf16le');
+      expect(text).toBe(query + tail);
+    }
   });
 
   test('allowlist link: the allowlist page for the incident; null without base URL or signer', () => {

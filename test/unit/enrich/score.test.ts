@@ -6,6 +6,7 @@ import {
   certutilAddStore,
   exportPfxPowerShell,
   importCertificateRoot,
+  makecertCreate,
   makeRuleContext,
   newSelfSignedCert,
   opensslCreate,
@@ -155,6 +156,61 @@ describe('scoreIncident', () => {
     const score = scoreIncident([create, sign], rule, { chain: true });
     expect(score.severity).toBe('medium');
     expect(score.reasons.map((r) => r.code)).toEqual(['code-signing-eku', 'chain', 'ci-agent-parent']);
+  });
+
+  describe('a name the attacker chooses lowers confidence only, never severity below the floor (issue #15 item 6)', () => {
+    function fiddlerChain(): Finding[] {
+      const create = makecertCreate('CN=DO_NOT_TRUST_FiddlerRoot', 'upd');
+      const sign = signtoolSign('C:\\Users\\alice\\AppData\\Roaming\\upd.exe', { pfx: 'upd.pfx' }, { minutes: 2 });
+      for (const f of [create, sign]) {
+        f.parent.fileName = 'WINWORD.EXE';
+        f.flags.suspiciousParent = true;
+      }
+      return [create, sign];
+    }
+
+    test('a makecert -> signtool chain from winword.exe named DO_NOT_TRUST_FiddlerRoot stays high', () => {
+      const score = scoreIncident(fiddlerChain(), rule, { chain: true });
+      expect(score.severity).toBe('high');
+      const cut = score.reasons.find((r) => r.code === 'dev-proxy-subject');
+      expect(cut).toMatchObject({ severityDelta: 0, confidenceDelta: -1 });
+      expect(cut!.text).toContain('confidence only');
+    });
+
+    test.each([
+      ['a chain', (f: Finding[]) => ({ findings: f.map((x) => ({ ...x, flags: { ...x.flags, suspiciousParent: false } })), chain: true })],
+      ['a suspicious parent', (f: Finding[]) => ({ findings: [{ ...f[0]!, certificate: { ...f[0]!.certificate, codeSigningEku: false } }], chain: false })],
+      ['a code-signing EKU', (f: Finding[]) => ({ findings: [{ ...f[0]!, flags: { ...f[0]!.flags, suspiciousParent: false } }], chain: false })],
+    ])('with %s alone, neither the name nor a CI agent pulls the story below medium', (_label, pick) => {
+      const { findings, chain } = pick(fiddlerChain());
+      for (const f of findings) f.parent = { ...f.parent, fileName: 'Agent.Worker.exe' };
+      const score = scoreIncident(findings, rule, { chain });
+      expect(['medium', 'high']).toContain(score.severity);
+      expect(score.reasons.find((r) => r.code === 'dev-proxy-subject')).toMatchObject({ severityDelta: 0 });
+    });
+
+    test('without any floor signal the developer-proxy name still lowers severity', () => {
+      const f = plain('CN=localhost');
+      expect(scoreIncident([f], rule)).toMatchObject({ severity: 'informational' });
+    });
+
+    test('the name counts only when every subject of the story is a developer proxy', () => {
+      expect(codes([plain('CN=DO_NOT_TRUST_FiddlerRoot'), plain('CN=Contoso Release Signing')])).not.toContain('dev-proxy-subject');
+    });
+
+    test('one suspicious step among many CI-agent steps is not diluted', () => {
+      const steps = Array.from({ length: 10 }, () => {
+        const f = plain();
+        f.parent.fileName = 'Agent.Worker.exe';
+        return f;
+      });
+      const odd = plain();
+      odd.flags.suspiciousParent = true;
+      odd.parent.fileName = 'mshta.exe';
+      const score = scoreIncident([...steps, odd], rule);
+      expect(score.reasons.map((r) => r.code)).toEqual(['suspicious-parent']);
+      expect(score.severity).toBe('high');
+    });
   });
 
   test('scales clamp at both ends', () => {

@@ -6,7 +6,9 @@ import {
   certutilAddStore,
   DEVICE_ID,
   makeRuleContext,
+  makecertCreate,
   newSelfSignedCert,
+  pvk2pfx,
   setAuthenticode,
   signtoolSign,
 } from '../../support/findings';
@@ -15,7 +17,6 @@ const ctx: BuildContext = {
   tenantId: 'tenant-1',
   rule: makeRuleContext(),
   now: new Date(at(24 * 60)),
-  groupingWindowMs: 24 * 60 * 60 * 1000,
   chainWindowMs: 2 * 60 * 60 * 1000,
   allowlistBaseUrl: 'https://hunt.contoso.com',
 };
@@ -42,7 +43,9 @@ describe('buildIncidents', () => {
       severity: 'medium',
       confidence: 'high',
       status: 'new',
-      window: { start: '2025-03-04T00:00:00.000Z', end: '2025-03-05T00:00:00.000Z' },
+      // Open from the first step until the grouping window (8 h by default) after the last.
+      window: { start: f.timestamp, end: at(8 * 60) },
+      story: { actor: 'contoso\\alice', fileCount: 0, files: [], previousIncidentId: null },
     });
     expect(incident!.links.device).toBe(`https://security.microsoft.com/machines/v2/${DEVICE_ID}/overview`);
     expect(incident!.links.huntingQuery).toMatch(/^https:\/\/security\.microsoft\.com\/v2\/advanced-hunting\?query=/);
@@ -53,9 +56,10 @@ describe('buildIncidents', () => {
   test('creation then signing is one escalated chain incident linking both steps', () => {
     const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
     const sign = setAuthenticode('C:\\Users\\alice\\Desktop\\tool.ps1', { minutes: 15 });
-    const other = signtoolSign('unrelated.exe', {}, { minutes: 600 });
+    const other = signtoolSign('unrelated.exe', {}, { minutes: 600, parent: { processId: 9999 } });
     const incidents = buildIncidents([create, sign, other], ctx);
     expect(incidents).toHaveLength(2);
+    expect(incidents[1]!.story.previousIncidentId).toBe(incidents[0]!.id);
     const chain = incidents.find((i) => i.chain)!;
     expect(chain.title).toContain('created and used');
     expect(chain.severity).toBe('high');
@@ -66,7 +70,7 @@ describe('buildIncidents', () => {
     for (const i of incidents) expect(validateIncident(i)).toEqual([]);
   });
 
-  test('the chain incident keeps the creation-only incident id (a re-run that saw only the creation)', () => {
+  test('the chain incident keeps the id the creation had on its own (a re-run that saw only the creation)', () => {
     const create = newSelfSignedCert('CN=Contoso Dev', { minutes: 0 });
     const sign = certutilAddStore('Root', 'contoso.cer', { minutes: 15 });
     const [alone] = buildIncidents([create], ctx);
@@ -94,5 +98,27 @@ describe('buildIncidents', () => {
     expect(incident!.links.device).toBeNull();
     expect(incident!.device).toEqual({ id: null, name: 'LAPTOP-7' });
     expect(validateIncident(incident)).toEqual([]);
+  });
+
+  test('a makecert -> signtool chain from winword.exe named DO_NOT_TRUST_FiddlerRoot is one HIGH incident (issue #15 item 6)', () => {
+    const parent = { fileName: 'WINWORD.EXE', commandLine: '"C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE" /n invoice.docm', processId: 6120 };
+    const create = makecertCreate('CN=DO_NOT_TRUST_FiddlerRoot', 'upd', { minutes: 0, parent, flags: { suspiciousParent: true } });
+    const sign = signtoolSign('C:\\Users\\alice\\AppData\\Roaming\\upd.exe', { pfx: 'upd.pfx' }, { minutes: 1, parent, flags: { suspiciousParent: true } });
+    const convert = pvk2pfx('upd', { minutes: 0.5, parent, flags: { suspiciousParent: true } });
+    const incidents = buildIncidents([create, convert, sign], ctx);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ chain: true, severity: 'high' });
+    expect(incidents[0]!.reasons.find((r) => r.code === 'dev-proxy-subject')).toMatchObject({ severityDelta: 0, confidenceDelta: -1 });
+    // A Teams channel with minSeverity medium still sees it.
+    expect(['medium', 'high']).toContain(incidents[0]!.severity);
+  });
+
+  test('severity is scored over the whole story: one suspicious step is not diluted by ordinary ones', () => {
+    const ordinary = [newSelfSignedCert('CN=Contoso Dev', { minutes: 0 }), signtoolSign('a.exe', {}, { minutes: 2 }), signtoolSign('b.exe', {}, { minutes: 3 })];
+    const odd = signtoolSign('C:\\Users\\Public\\c.exe', {}, { minutes: 4, parent: { fileName: 'mshta.exe' }, flags: { suspiciousParent: true } });
+    const [incident] = buildIncidents([...ordinary, odd], ctx);
+    expect(incident!.findingIds).toHaveLength(4);
+    expect(incident!.severity).toBe('high');
+    expect(incident!.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['suspicious-parent', 'chain']));
   });
 });

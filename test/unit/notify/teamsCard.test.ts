@@ -88,15 +88,20 @@ describe('incident card', () => {
       'Self-signed code-signing certificate created and used on ws-build-01',
       'ws-build-01.contoso.local',
       'CONTOSO\\alice',
-      '2024-05-01 10:00:00 UTC to 2024-05-01 10:05:00 UTC (2 findings)',
+      '2024-05-01 10:00:00 UTC to 2024-05-01 10:05:00 UTC (2 steps)',
+      // The story as a timeline: step, time, tool and action, what it touched.
+      'The story in 2 steps',
+      '10:00:00 UTC · ',
       'makecert / create-cert',
+      '10:05:00 UTC · ',
+      'signtool / sign',
+      'payload.exe',
       'CN=Contoso Code Signing',
       'A1B2C3D4E5F60718293A4B5C6D7E8F9011223344',
-      'c.pvk, c.cer',
+      'c.pfx, payload.exe',
       'makecert.exe -r -pe -n "CN=Contoso Code Signing"',
       'The certificate is made for code signing',
       'T1587.002 Develop Capabilities: Code Signing Certificates · T1553.002 Subvert Trust Controls: Code Signing',
-      'signtool.exe sign /f c.pfx',
       'Chain: a certificate was created',
     ]) {
       expect(all).toContain(expected);
@@ -152,33 +157,52 @@ describe('incident card', () => {
     expect(level).toBe(0); // 3000 code points of ASCII fit: nothing else had to go
   });
 
-  test('cuts evidence first, then file lists, then the command line', () => {
-    const files = Array.from({ length: 10 }, (_, k) => `C:\\Users\\alice\\AppData\\Local\\Temp\\${'f'.repeat(120)}${k}.pfx`);
-    const primary = finding({ severity: 'high', commandLine: `certutil -addstore Root ${'界'.repeat(3000)}`, certificate: { subject: 'CN=x', thumbprint: null, files, store: null, codeSigningEku: true } });
-    const others = Array.from({ length: 8 }, (_, k) => finding({ id: `f${k}`, severity: 'low', commandLine: `signtool sign ${'😀'.repeat(1000)}` }));
-    const build = (findings: typeof others) => buildTeamsPayload(incidentMessage(incident({ findings, findingCount: findings.length })));
+  test('cuts file names and timeline lines first, then the command line', () => {
+    const files = Array.from({ length: 10 }, (_, k) => `${'f'.repeat(120)}${k}.pfx`);
+    const primary = finding({ severity: 'high', commandLine: `certutil -addstore Root ${'界'.repeat(3000)}`, certificate: { subject: 'CN=x', thumbprint: null, files: [], store: null, codeSigningEku: true } });
+    const others = Array.from({ length: 8 }, (_, k) =>
+      finding({ id: `f${k}`, severity: 'low', tool: k % 2 ? 'signtool' : 'certutil', action: k % 2 ? 'sign' : 'import-store', timestamp: `2024-05-01T10:0${k + 1}:00.000Z`, signedFiles: [`${'😀'.repeat(280)}${k}.exe`], certificate: { subject: null, thumbprint: null, files: [`${'😀'.repeat(280)}${k}.cer`], store: null, codeSigningEku: false } }),
+    );
+    const story = { actor: 'contoso\\alice', fileCount: 40, files, previousIncidentId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' };
+    const build = (findings: typeof others) => buildTeamsPayload(incidentMessage(incident({ findings, findingCount: findings.length, story })));
 
-    // Full detail is over 20 KB: the evidence shrinks first; files and the whole command line stay.
+    // Full detail is over 20 KB: file names and timeline lines go first; the whole command line stays.
     const first = build([primary, ...others]);
     expectSafeValidCard(first.payload, first.bytes);
     let content = first.payload.attachments[0].content;
     expect(first.level).toBeGreaterThan(0);
-    expect(textsOf(content, 'TextBlock').join('\n')).toMatch(/Other findings, [1-3] of 8 shown/);
-    expect(textsOf(content, 'TextRun').join('\n')).toContain(`${'f'.repeat(120)}0.pfx`);
-    expect(textsOf(content, 'TextRun').join('\n')).toContain('界'.repeat(2970));
+    let runs = textsOf(content, 'TextRun').join('\n');
+    expect(runs).toContain('界'.repeat(2970));
+    expect(runs).toContain('a1b2c3d4e5f60718293a4b5c6d7e8f90');
+    expect(textsOf(content, 'TextBlock').join('\n')).toContain('The story in 9 steps');
+    expect(textsOf(content, 'TextBlock').join('\n')).toMatch(/and \d+ more steps/);
 
-    // With a command line that alone nearly fills the card, evidence and files are gone and
-    // the command line is cut last.
+    // With a command line that alone nearly fills the card, the timeline and the file names are
+    // gone and the command line is cut last.
     const huge = finding({ ...primary, commandLine: `certutil ${'😀'.repeat(6000)}`, decodedCommand: '😀'.repeat(6000) });
     const second = build([huge, ...others]);
     expectSafeValidCard(second.payload, second.bytes);
     content = second.payload.attachments[0].content;
-    const runs = textsOf(content, 'TextRun').join('\n');
-    expect(textsOf(content, 'TextBlock').join('\n')).not.toContain('Other findings');
+    runs = textsOf(content, 'TextRun').join('\n');
+    expect(textsOf(content, 'TextBlock').join('\n')).not.toContain('The story in');
     expect(runs).not.toContain('.pfx');
     expect(runs).toMatch(/(😀){500,}… \(\+\d+ chars\)/u);
     expect(runs).not.toMatch(/(😀){3000}/u);
     expect(textsOf(content, 'TextBlock').join('\n')).toContain('Some evidence is not shown here');
+  });
+
+  test('repeated work is one timeline line with a count; a long story says how many steps are not shown', () => {
+    const signs = Array.from({ length: 30 }, (_, k) =>
+      finding({ id: `s${k}`, tool: 'signtool', action: 'sign', timestamp: `2024-05-01T10:${String(10 + k).padStart(2, '0')}:00.000Z`, signedFiles: [`Lib${k}.dll`], signedFile: `Lib${k}.dll` }),
+    );
+    const i = incident({ findings: [finding(), ...signs], findingCount: 31 });
+    const content = buildTeamsPayload(incidentMessage(i)).payload.attachments[0].content;
+    const runs = textsOf(content, 'TextRun').join('\n');
+    expect(runs).toContain('signtool / sign ×30');
+    expect(runs).toContain('Lib0.dll');
+    expect(runs).toContain(' and 29 more');
+    const trimmed = incident({ findings: [finding()], findingCount: 31 });
+    expect(textsOf(buildTeamsPayload(incidentMessage(trimmed)).payload.attachments[0].content, 'TextBlock').join('\n')).toContain('and 30 more steps');
   });
 
   test('every level-0 section is present for a small incident and the note is absent', () => {
@@ -214,6 +238,23 @@ describe('digest, health and allowlist-change cards', () => {
     expect(blocks).toContain('60 incidents in this hunting cycle');
     expect(blocks).toContain('High 9 · Medium 0 · Low 51 · Informational 0');
     expect(blocks).toMatch(/and \d+ more incidents/);
+  });
+
+  test('digest groups stories by device, the most severe device first, its top stories listed', () => {
+    const incidents = [
+      incident({ id: 'a1', title: 'Build signing', severity: 'low', device: { id: 'd1', name: 'ci-win-03' } }),
+      incident({ id: 'b1', title: 'Word macro chain', severity: 'high', device: { id: 'd2', name: 'ws-fin-0412' } }),
+      ...Array.from({ length: 5 }, (_, k) => incident({ id: `a${k + 2}`, title: `Build ${k}`, severity: 'low', device: { id: 'd1', name: 'ci-win-03' } })),
+      incident({ id: 'c1', title: 'Root import', severity: 'medium', device: { id: 'd3', name: 'srv-app-07' } }),
+    ];
+    const payload = buildDigestPayload(incidents.map((incident) => ({ event: 'created' as const, incident })));
+    const built = buildTeamsPayload({ ...base, kind: 'digest', notificationId: 'ntf_eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', payload });
+    expectSafeValidCard(built.payload, built.bytes);
+    const runs = textsOf(built.payload.attachments[0].content, 'TextRun');
+    const devices = runs.filter((t) => ['ci-win-03', 'ws-fin-0412', 'srv-app-07'].includes(t));
+    expect(devices).toEqual(['ws-fin-0412', 'srv-app-07', 'ci-win-03']);
+    expect(runs).toContain(' · 6 stories');
+    expect(textsOf(built.payload.attachments[0].content, 'TextBlock')).toContain('and 3 more on this device');
   });
 
   test('fuzzed digests stay valid and small', () => {

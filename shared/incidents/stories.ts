@@ -1,0 +1,381 @@
+/**
+ * Stories: the unit the on-call engineer reads. A story is one actor's related certificate
+ * activity on one device within a short period: the creation steps of a certificate (whatever
+ * tools), what it was then used for, and repetitions of the same work. This module decides which
+ * findings tell one story; each story becomes one incident. Pure: no clock, no I/O.
+ *
+ * Two findings of the same device and actor belong to one story when
+ * - they are close in time: at most `gapMs` apart (a script, a shell session, an IDE task run), or
+ * - they share material and are at most `windowMs` apart: a file, key, thumbprint or subject one
+ *   step writes and another reads, the same parent process instance, the same script;
+ * and the story stays within `maxSpanMs` from its first step (a build agent signing every hour
+ * would otherwise be one endless incident).
+ *
+ * Across hunt cycles, stories already told (KnownStory, from the story memory) take part: a fresh
+ * finding that links to one joins it and keeps its incident id; a story that restarts later is a
+ * new incident that names the previous one ("seen before on this device"). Known stories never
+ * merge with each other: their ids are already announced, and a finding that could bridge two
+ * joins the one it is closest to.
+ *
+ * Cost: findings are bucketed by device + actor and each bucket is walked once in time order with
+ * an index from material to the story that last named it, so grouping is linear in findings (plus
+ * the sort within each bucket).
+ */
+import { createHash } from 'node:crypto';
+import type { Finding } from '../model/finding';
+import { sortFindings, findingTime } from './order';
+import { actorKey, deviceKey, materialKeys } from './identity';
+
+export const DEFAULT_STORY_GAP_MS = 3 * 60 * 60 * 1000;
+export const DEFAULT_STORY_WINDOW_MS = 8 * 60 * 60 * 1000;
+export const DEFAULT_STORY_MAX_SPAN_MS = 24 * 60 * 60 * 1000;
+
+/** Hex characters kept from the sha256: 128 bits, collision-free at any realistic volume. */
+const INCIDENT_ID_HEX_LENGTH = 32;
+
+export interface StoryParams {
+  /** Longest pause between two steps of one story that share nothing. */
+  gapMs: number;
+  /** Longest pause between two steps of one story that share material. */
+  windowMs: number;
+  /** Longest a story runs from its first step; the next step then opens a new incident. */
+  maxSpanMs: number;
+}
+
+export const DEFAULT_STORY_PARAMS: StoryParams = {
+  gapMs: DEFAULT_STORY_GAP_MS,
+  windowMs: DEFAULT_STORY_WINDOW_MS,
+  maxSpanMs: DEFAULT_STORY_MAX_SPAN_MS,
+};
+
+/** A story an earlier hunt cycle told (kept by the story memory). */
+export interface KnownStory {
+  incidentId: string;
+  /** The rule whose incident partition holds the incident. */
+  ruleId: string;
+  deviceKey: string;
+  actorKey: string;
+  /** Event times, ms since epoch. */
+  firstSeen: number;
+  lastSeen: number;
+  findingCount: number;
+  /** Material key -> the latest event time (ms) a step of the story named it. */
+  materials: ReadonlyMap<string, number>;
+  /** Distinct certificate and signed files the story touched (bounded), and how many in all. */
+  files: readonly string[];
+  fileCount: number;
+  previousIncidentId: string | null;
+}
+
+/** A finding of a known story, remembered so the incident can be told whole again. */
+export interface RememberedStep {
+  incidentId: string;
+  finding: Finding;
+}
+
+export interface StoryDraft {
+  /** The incident this story is: a known story's id, or a new stable id. */
+  incidentId: string;
+  ruleId: string;
+  deviceKey: string;
+  actorKey: string;
+  /** The known story it continues, if any. */
+  known: KnownStory | null;
+  /** Every finding known of the story (remembered steps and this batch's), time order. */
+  findings: Finding[];
+  /** This batch's findings in the story, time order. */
+  fresh: Finding[];
+  firstSeen: number;
+  lastSeen: number;
+  /** Findings ever in the story: the known count plus this batch's. */
+  findingCount: number;
+  materials: Map<string, number>;
+  /** Distinct files (bounded, see MAX_STORY_FILES) and how many there are. */
+  files: string[];
+  fileCount: number;
+  /** The same device and actor's previous story, when this one started after it. */
+  previousIncidentId: string | null;
+}
+
+export interface StoryInput {
+  tenantId: string;
+  /** This batch's unsuppressed findings (any order; duplicates by id are dropped). */
+  fresh: readonly Finding[];
+  known?: readonly KnownStory[];
+  remembered?: readonly RememberedStep[];
+  params?: Partial<StoryParams>;
+}
+
+/** Files listed per story; the count goes on. */
+export const MAX_STORY_FILES = 50;
+/** Material keys kept per story (the most recently named). */
+export const MAX_STORY_MATERIALS = 200;
+
+export function storyIncidentId(tenantId: string, device: string, actor: string, firstFindingId: string): string {
+  const material = ['story', tenantId.trim().toLowerCase(), device, actor, firstFindingId].join('|');
+  return createHash('sha256').update(material, 'utf8').digest('hex').slice(0, INCIDENT_ID_HEX_LENGTH);
+}
+
+export function storyParams(params: Partial<StoryParams> = {}): StoryParams {
+  const out = { ...DEFAULT_STORY_PARAMS, ...params };
+  for (const [name, ms] of Object.entries(out)) {
+    if (!Number.isSafeInteger(ms) || ms <= 0) throw new RangeError(`${name} must be a positive integer of milliseconds, got ${ms}`);
+  }
+  return out;
+}
+
+/** The files a finding touched, as the card and the count show them (lower-cased base names). */
+export function storyFilesOf(finding: Finding): string[] {
+  const out: string[] = [];
+  for (const key of materialKeys(finding)) if (key.startsWith('file:')) out.push(key.slice(5));
+  return out;
+}
+
+/** A fresh finding with what grouping reads of it, computed once. */
+interface Entry {
+  finding: Finding;
+  t: number;
+  keys: readonly string[];
+}
+
+/** One story being assembled within a bucket. */
+interface Cluster {
+  known: KnownStory | null;
+  first: number;
+  last: number;
+  /** In time order unless `folded` (another cluster's entries were appended). */
+  fresh: Entry[];
+  folded: boolean;
+  materials: Map<string, number>;
+  /** Set when a later cluster of the bucket absorbed this one. */
+  mergedInto: Cluster | null;
+}
+
+function compareEntries(a: Entry, b: Entry): number {
+  return a.t - b.t || (a.finding.id < b.finding.id ? -1 : a.finding.id > b.finding.id ? 1 : 0);
+}
+
+function rootOf(cluster: Cluster): Cluster {
+  let root = cluster;
+  while (root.mergedInto) root = root.mergedInto;
+  // Path compression: later lookups through a folded cluster take one step.
+  let c = cluster;
+  while (c.mergedInto && c.mergedInto !== root) {
+    const next: Cluster = c.mergedInto;
+    c.mergedInto = root;
+    c = next;
+  }
+  return root;
+}
+
+function spanWith(cluster: Cluster, t: number): number {
+  return Math.max(cluster.last, t) - Math.min(cluster.first, t);
+}
+
+function nearKnown(cluster: Cluster, t: number, gapMs: number): boolean {
+  return t >= cluster.first - gapMs && t <= cluster.last + gapMs;
+}
+
+/** Folds `from` into `into` (both roots). Only fresh clusters are ever folded. */
+function fold(into: Cluster, from: Cluster): void {
+  from.mergedInto = into;
+  into.first = Math.min(into.first, from.first);
+  into.last = Math.max(into.last, from.last);
+  for (const e of from.fresh) into.fresh.push(e);
+  into.folded = true;
+  for (const [key, t] of from.materials) if ((into.materials.get(key) ?? -Infinity) < t) into.materials.set(key, t);
+}
+
+interface Bucket {
+  device: string;
+  actor: string;
+  fresh: Entry[];
+  known: KnownStory[];
+}
+
+/**
+ * Assigns this batch's findings to stories. Returns one draft per story that holds at least one
+ * fresh finding, ordered by first event time, then id.
+ */
+export function assembleStories(input: StoryInput): StoryDraft[] {
+  const params = storyParams(input.params);
+  const buckets = new Map<string, Bucket>();
+  const bucketOf = (device: string, actor: string): Bucket => {
+    const key = `${device}\u0000${actor}`;
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = { device, actor, fresh: [], known: [] };
+      buckets.set(key, bucket);
+    }
+    return bucket;
+  };
+  for (const finding of input.fresh) {
+    bucketOf(deviceKey(finding.device), actorKey(finding.account)).fresh.push({ finding, t: findingTime(finding), keys: materialKeys(finding) });
+  }
+  for (const story of input.known ?? []) {
+    const bucket = buckets.get(`${story.deviceKey}\u0000${story.actorKey}`);
+    // Stories of devices and actors with nothing new stay as they are.
+    if (bucket) bucket.known.push(story);
+  }
+  const rememberedBy = new Map<string, Finding[]>();
+  if (input.remembered && input.remembered.length > 0) {
+    const fresh = new Set(input.fresh.map((f) => f.id));
+    for (const step of input.remembered) {
+      // The batch's copy of a finding is whole (a remembered one may be bounded): it wins.
+      if (fresh.has(step.finding.id)) continue;
+      const list = rememberedBy.get(step.incidentId);
+      if (list) list.push(step.finding);
+      else rememberedBy.set(step.incidentId, [step.finding]);
+    }
+  }
+
+  const drafts: StoryDraft[] = [];
+  for (const bucket of buckets.values()) {
+    if (bucket.fresh.length === 0) continue;
+    drafts.push(...storiesOfBucket(bucket, params, input.tenantId, rememberedBy));
+  }
+  return drafts.sort((a, b) => a.firstSeen - b.firstSeen || (a.incidentId < b.incidentId ? -1 : a.incidentId > b.incidentId ? 1 : 0));
+}
+
+function storiesOfBucket(
+  bucket: Bucket,
+  params: StoryParams,
+  tenantId: string,
+  rememberedBy: ReadonlyMap<string, Finding[]>,
+): StoryDraft[] {
+  const { gapMs, windowMs, maxSpanMs } = params;
+  const clusters: Cluster[] = bucket.known.map((known) => ({
+    known,
+    first: known.firstSeen,
+    last: known.lastSeen,
+    fresh: [],
+    folded: false,
+    materials: new Map(known.materials),
+    mergedInto: null,
+  }));
+  // Material key -> the cluster that last named it (known stories first, so fresh steps link to them).
+  const byMaterial = new Map<string, Cluster>();
+  for (const cluster of [...clusters].sort((a, b) => a.last - b.last)) {
+    for (const key of cluster.materials.keys()) byMaterial.set(key, cluster);
+  }
+  const knownClusters = [...clusters];
+
+  let previous: { cluster: Cluster; t: number; id: string } | null = null;
+  const candidates: Cluster[] = [];
+  for (const entry of bucket.fresh.sort(compareEntries)) {
+    const { t, keys } = entry;
+    // The same row twice in one batch (paging, overlapping windows): ids carry the event time,
+    // so after sorting a repeat is next to its first copy.
+    if (previous && previous.t === t && previous.id === entry.finding.id) continue;
+    candidates.length = 0;
+    const consider = (cluster: Cluster): void => {
+      const root = rootOf(cluster);
+      if (!candidates.includes(root) && spanWith(root, t) <= maxSpanMs) candidates.push(root);
+    };
+    if (previous && t - previous.t <= gapMs) consider(previous.cluster);
+    for (const key of keys) {
+      const cluster = byMaterial.get(key);
+      if (!cluster) continue;
+      const named = rootOf(cluster).materials.get(key);
+      if (named !== undefined && Math.abs(t - named) <= windowMs) consider(cluster);
+    }
+    for (const cluster of knownClusters) if (nearKnown(rootOf(cluster), t, gapMs)) consider(cluster);
+
+    let target: Cluster;
+    if (candidates.length === 0) {
+      target = { known: null, first: t, last: t, fresh: [], folded: false, materials: new Map(), mergedInto: null };
+      clusters.push(target);
+    } else if (candidates.length === 1 && candidates[0]) {
+      target = candidates[0];
+    } else {
+      // At most one known story per cluster: the one whose activity is closest to this step.
+      let knownTarget: Cluster | null = null;
+      for (const c of candidates) {
+        if (c.known === null) continue;
+        const d = Math.abs(t - closest(c, t));
+        if (!knownTarget || d < Math.abs(t - closest(knownTarget, t)) || (d === Math.abs(t - closest(knownTarget, t)) && c.first < knownTarget.first)) knownTarget = c;
+      }
+      target = knownTarget ?? candidates.reduce((a, b) => (a.first <= b.first ? a : b));
+      for (const other of candidates) {
+        if (other === target || other.known !== null) continue;
+        if (Math.max(target.last, other.last) - Math.min(target.first, other.first) > maxSpanMs) continue;
+        fold(target, other);
+      }
+    }
+    target.fresh.push(entry);
+    if (t < target.first) target.first = t;
+    if (t > target.last) target.last = t;
+    for (const key of keys) {
+      if ((target.materials.get(key) ?? -Infinity) < t) target.materials.set(key, t);
+      byMaterial.set(key, target);
+    }
+    previous = { cluster: target, t, id: entry.finding.id };
+  }
+
+  const roots = clusters.filter((c) => c.mergedInto === null);
+  const ids = new Map<Cluster, string>();
+  for (const cluster of roots) {
+    if (cluster.folded) cluster.fresh.sort(compareEntries);
+    const firstFresh = cluster.fresh[0];
+    if (cluster.known) ids.set(cluster, cluster.known.incidentId);
+    else if (firstFresh) ids.set(cluster, storyIncidentId(tenantId, bucket.device, bucket.actor, firstFresh.finding.id));
+  }
+  const out: StoryDraft[] = [];
+  for (const cluster of roots) {
+    const firstFresh = cluster.fresh[0];
+    const incidentId = ids.get(cluster);
+    if (!firstFresh || incidentId === undefined) continue;
+    const known = cluster.known;
+    const fresh = cluster.fresh.map((e) => e.finding);
+    const remembered = known ? (rememberedBy.get(known.incidentId) ?? []) : [];
+    const findings = remembered.length > 0 ? sortFindings([...remembered, ...fresh]) : fresh;
+    const files = new Set(known?.files ?? []);
+    let fileCount = known?.fileCount ?? 0;
+    for (const entry of cluster.fresh) {
+      for (const key of entry.keys) {
+        if (!key.startsWith('file:')) continue;
+        const file = key.slice(5);
+        if (files.has(file)) continue;
+        fileCount++;
+        if (files.size < MAX_STORY_FILES) files.add(file);
+      }
+    }
+    out.push({
+      incidentId,
+      ruleId: known?.ruleId ?? firstFresh.finding.ruleId,
+      deviceKey: bucket.device,
+      actorKey: bucket.actor,
+      known,
+      findings,
+      fresh,
+      firstSeen: cluster.first,
+      lastSeen: cluster.last,
+      findingCount: (known?.findingCount ?? 0) + fresh.length,
+      materials: boundMaterials(cluster.materials),
+      files: [...files],
+      fileCount,
+      previousIncidentId: known ? known.previousIncidentId : previousStory(cluster, roots, ids),
+    });
+  }
+  return out;
+}
+
+/** The time of the cluster's activity closest to t. */
+function closest(cluster: Cluster, t: number): number {
+  return Math.min(Math.max(t, cluster.first), cluster.last);
+}
+
+/** The latest other story of the bucket (known, or of this batch) that ended before this one began. */
+function previousStory(cluster: Cluster, roots: readonly Cluster[], ids: ReadonlyMap<Cluster, string>): string | null {
+  let best: Cluster | null = null;
+  for (const other of roots) {
+    if (other === cluster || other.last >= cluster.first || !ids.has(other)) continue;
+    if (!best || other.last > best.last) best = other;
+  }
+  return best ? (ids.get(best) ?? null) : null;
+}
+
+function boundMaterials(materials: ReadonlyMap<string, number>): Map<string, number> {
+  if (materials.size <= MAX_STORY_MATERIALS) return new Map(materials);
+  return new Map([...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS));
+}

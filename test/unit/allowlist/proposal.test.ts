@@ -31,3 +31,13 @@ test('findings that disagree on a value leave it out; an unknown incident propos
   expect(p.conditions).toMatchObject({ signerSubject: 'CN=Test', deviceName: 'ws01.contoso.com' });
   expect(proposeEntry('nope', [])).toBeNull();
 });
+
+test('a story: steps that name no signer do not veto; several certificates propose the first usable creation', () => {
+  const create = makeFinding({ id: 'c', timestamp: '2025-01-01T10:00:00.000Z', certificate: { thumbprint: null, subject: 'CN=Tray Dev' } });
+  const sign = makeFinding({ id: 's', timestamp: '2025-01-01T10:01:00.000Z', action: 'sign', certificate: { thumbprint: null, subject: null, files: ['tray.pfx'] } });
+  const one = proposeEntry('inc-1', [create, sign].map((finding) => ({ finding, tenantId: 't', incident: inc })))!;
+  expect(one.conditions).toMatchObject({ signerSubject: 'CN=Tray Dev', deviceName: 'ws01.contoso.com' });
+  const other = makeFinding({ id: 'o', timestamp: '2025-01-01T12:00:00.000Z', certificate: { thumbprint: null, subject: 'CN=Other Dev', files: ['other.cer'] } });
+  const two = proposeEntry('inc-1', [other, sign, create].map((finding) => ({ finding, tenantId: 't', incident: inc })))!;
+  expect(two.conditions).toMatchObject({ signerSubject: 'CN=Tray Dev', deviceName: 'ws01.contoso.com' });
+});

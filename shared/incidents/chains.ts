@@ -42,7 +42,7 @@ export function chainRole(finding: Finding): ChainRole | null {
 /**
  * A step of a chain's creation side: a creation, or a conversion of key files (pvk2pfx, openssl
  * pkcs12) that may carry the created key to the file a later signing uses. These are the steps
- * worth remembering across hunt cycles (see recentSteps.ts).
+ * the story memory keeps first (see storyMemory.ts).
  */
 export function isCreationSideStep(finding: Finding): boolean {
   return chainRole(finding) === 'create' || finding.action === 'convert-key';

@@ -23,7 +23,7 @@ const HOUR = 60 * MIN;
 /** Each step started by its own parent process (an IDE task, a new shell): nothing shared by parent. */
 let pid = 20_000;
 function own(f: Finding): Finding {
-  f.parent = { fileName: 'cmd.exe', commandLine: '"C:\\Windows\\system32\\cmd.exe"', processId: pid++ };
+  f.parent = { ...f.parent, fileName: 'cmd.exe', commandLine: '"C:\\Windows\\system32\\cmd.exe"', processId: pid++ };
   return f;
 }
 

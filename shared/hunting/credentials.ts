@@ -22,6 +22,8 @@ export type TokenCredentialOptions =
   | ({ kind: 'managed-identity'; /** User-assigned identity; system-assigned when omitted. */ clientId?: string } & CloudAuthority)
   | ({ kind: 'client-secret'; tenantId: string; clientId: string; clientSecret: string } & CloudAuthority)
   | ({ kind: 'client-certificate'; tenantId: string; clientId: string; certificatePath: string } & CloudAuthority)
+  /** The certificate as PEM text (private key + certificate), e.g. a Key Vault certificate's secret. */
+  | ({ kind: 'client-certificate-pem'; tenantId: string; clientId: string; certificate: string } & CloudAuthority)
   | ({ kind: 'default'; /** Passed on as DefaultAzureCredential's managedIdentityClientId. */ managedIdentityClientId?: string } & CloudAuthority);
 
 export type TokenCredentialKind = TokenCredentialOptions['kind'];
@@ -56,6 +58,13 @@ export function createTokenCredential(options: TokenCredentialOptions): TokenCre
         required(options.kind, 'tenantId', options.tenantId),
         required(options.kind, 'clientId', options.clientId),
         required(options.kind, 'certificatePath', options.certificatePath),
+        { authorityHost },
+      );
+    case 'client-certificate-pem':
+      return new ClientCertificateCredential(
+        required(options.kind, 'tenantId', options.tenantId),
+        required(options.kind, 'clientId', options.clientId),
+        { certificate: required(options.kind, 'certificate', options.certificate) },
         { authorityHost },
       );
     case 'default': {

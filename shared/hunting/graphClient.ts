@@ -12,9 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import { AuthenticationHandler, Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import type { Context, Middleware, MiddlewareOptions } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { resolveGraphEndpoint } from './clouds';
 import type { ResolvedGraphEndpoint } from './clouds';
 import {
@@ -286,6 +285,43 @@ class FailureCaptureMiddleware implements Middleware {
   }
 }
 
+/**
+ * Puts the credential's bearer token on the request. Ours rather than the graph client's
+ * AuthenticationHandler, which only attaches tokens to https URLs: a local Graph server on
+ * loopback (tests, benchmarks) must see the token too, to tell tenants apart by its `tid` as Graph
+ * does. The client sends only to its own base URL and never follows redirects, so the token goes
+ * nowhere else.
+ */
+class BearerTokenMiddleware implements Middleware {
+  private next: Middleware | undefined;
+
+  constructor(
+    private readonly credential: TokenCredential,
+    private readonly scope: string,
+  ) {}
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+
+  async execute(context: Context): Promise<void> {
+    if (!this.next) throw new Error('BearerTokenMiddleware needs a fetch middleware after it.');
+    const token = await this.credential.getToken(this.scope);
+    if (!token?.token) throw new Error(`The credential returned no token for ${this.scope}.`);
+    const value = `Bearer ${token.token}`;
+    if (typeof Request !== 'undefined' && context.request instanceof Request) {
+      context.request.headers.set('Authorization', value);
+    } else {
+      context.options ??= {};
+      const headers = context.options.headers;
+      if (headers instanceof Headers) headers.set('Authorization', value);
+      else if (Array.isArray(headers)) context.options.headers = [...headers.filter(([k]) => k.toLowerCase() !== 'authorization'), ['Authorization', value]];
+      else context.options.headers = { ...(headers ?? {}), Authorization: value };
+    }
+    await this.next.execute(context);
+  }
+}
+
 /** Last in the chain: one fetch, no retry, no redirect following. */
 class FetchMiddleware implements Middleware {
   constructor(private readonly fetchImpl: typeof fetch | undefined) {}
@@ -334,7 +370,7 @@ class RequestDeadline {
 
   /**
    * Settles with `work` or rejects as soon as the deadline aborts. Needed because not every step
-   * takes a signal: the credential's getToken, called by the graph client's AuthenticationHandler,
+   * takes a signal: the credential's getToken, called by BearerTokenMiddleware,
    * does not, and must not hold a request past its timeout.
    */
   async race<T>(work: Promise<T>): Promise<T> {
@@ -420,12 +456,11 @@ export class GraphHuntingClient implements HuntingSource {
       if (!options.credential) {
         throw new HuntingConfigurationError(`authentication 'entra' needs a credential (see createTokenCredential).`);
       }
-      if (!this.endpoint.baseUrl.startsWith('https://')) {
-        // The graph client's AuthenticationHandler only attaches tokens to https URLs.
+      if (!this.endpoint.baseUrl.startsWith('https://') && !this.endpoint.isLoopback) {
+        // A bearer token never travels in clear text off this machine.
         throw new HuntingConfigurationError(`authentication 'entra' needs an https Graph base URL, got ${this.endpoint.baseUrl}.`);
       }
-      const provider = new TokenCredentialAuthenticationProvider(options.credential, { scopes: [this.endpoint.scope] });
-      middleware.push(new AuthenticationHandler(provider));
+      middleware.push(new BearerTokenMiddleware(options.credential, this.endpoint.scope));
     } else {
       throw new HuntingConfigurationError(`authentication must be 'entra' or 'none', got ${JSON.stringify(options.authentication)}.`);
     }
@@ -435,8 +470,6 @@ export class GraphHuntingClient implements HuntingSource {
       middleware,
       baseUrl: this.endpoint.baseUrl,
       defaultVersion: this.apiVersion,
-      // Lets the AuthenticationHandler attach the token to hosts outside its built-in Graph list.
-      customHosts: new Set([new URL(this.endpoint.baseUrl).hostname]),
     });
   }
 

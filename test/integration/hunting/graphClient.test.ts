@@ -430,10 +430,12 @@ describe('configuration', () => {
     );
   });
 
-  test("'entra' needs a credential and https", () => {
+  test("'entra' needs a credential, and https unless the server is on loopback", () => {
     expect(() => new GraphHuntingClient({ baseUrl: BASE, authentication: 'entra' })).toThrow(/needs a credential/);
-    expect(() => new GraphHuntingClient({ baseUrl: 'http://127.0.0.1:1', authentication: 'entra', credential })).toThrow(
-      /needs an https/,
+    expect(() => new GraphHuntingClient({ baseUrl: 'http://graph.example.com', authentication: 'entra', credential })).toThrow(/plain http/);
+    // A local Graph server tells tenants apart by the token, as Graph does (test/integration/tenants).
+    expect(new GraphHuntingClient({ baseUrl: 'http://127.0.0.1:1', authentication: 'entra', credential }).url).toBe(
+      'http://127.0.0.1:1/v1.0/security/runHuntingQuery',
     );
   });
 

@@ -23,6 +23,7 @@ var tableNames = [
   'allowlist'
   'allowlistaudit'
   'deliveries'
+  'tenants'
 ]
 var queueNames = [
   notificationQueue

@@ -28,7 +28,11 @@ Commands:
   export-rule --target sentinel|defender [--rule ID] [--out DIR]
                                           A rule for native deployment: Sentinel analytics rule
                                           YAML or Defender custom detection JSON (Graph body)
-  runs [--rule ID] [--limit N]            Recent hunt cycles from the run records
+  runs [--tenant KEY] [--rule ID] [--limit N]
+                                          Recent hunt cycles from the run records
+  status [--json]                         Per-tenant lag table: last success, lag, last error, quota
+  tenants list|add|update|pause|resume|remove|test ...
+                                          The tenant registry (see 'codesign-hunt tenants help')
   allowlist list|add|remove|import|export|test ...
                                           Manage the allowlist (see 'codesign-hunt allowlist help')
   deliveries list|replay ...              Failed and parked deliveries
@@ -44,6 +48,8 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./validate')).runValidateCommand,
   'export-rule': async () => (await import('./exportRule')).runExportRuleCommand,
   runs: async () => (await import('./runs')).runRunsCommand,
+  status: async () => (await import('./status')).runStatusCommand,
+  tenants: async () => (await import('./tenants')).runTenantsCommand,
   allowlist: async () => (await import('./allowlist')).runAllowlistCommand,
   deliveries: async () => (await import('./deliveries')).runDeliveriesCommand,
 };

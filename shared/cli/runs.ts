@@ -1,31 +1,37 @@
 /**
- * `runs [--rule ID] [--limit N] [--json]`: the most recent hunt cycles from the run records, newest
- * first: when, which windows, what was found and how each ended.
+ * `runs [--tenant KEY] [--rule ID] [--limit N] [--json]`: the most recent hunt cycles from the run
+ * records, newest first: when, which windows, what was found and how each ended. `--tenant` reads
+ * another tenant's records (default: TENANT_ID), with its rules when it is in the registry.
  */
 import { loadSettings } from '../config/settings';
 import { CheckpointStore } from '../hunt/checkpointStore';
 import { StorageFactory } from '../storage/clients';
+import { TenantStore } from '../tenants/store';
+import { settingsForTenant } from '../tenants/registry';
 import { parseOptions, UsageError, type CliIo } from './io';
 
 export async function runRunsCommand(argv: string[], io: CliIo): Promise<number> {
-  const { positional, values, flags } = parseOptions(argv, { values: ['rule', 'limit', 'storage'], flags: ['json'] });
+  const { positional, values, flags } = parseOptions(argv, { values: ['rule', 'limit', 'storage', 'tenant'], flags: ['json'] });
   if (positional.length > 0) throw new UsageError('runs takes no arguments');
   const limit = values.limit ? Number(values.limit) : 20;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
   const env = values.storage ? { ...io.env, Storage: values.storage } : io.env;
   const settings = loadSettings(env);
-  const store = new CheckpointStore(new StorageFactory(settings.storage).table(settings.tables.checkpoints));
+  const storage = new StorageFactory(settings.storage);
+  const store = new CheckpointStore(storage.table(settings.tables.checkpoints));
   await store.ensure();
-  const ruleIds = values.rule ? [values.rule] : settings.ruleIds;
+  const tenantId = values.tenant ?? settings.tenantId;
+  const registered = values.tenant ? await new TenantStore(storage.table(settings.tables.tenants)).get(values.tenant) : null;
+  const ruleIds = values.rule ? [values.rule] : registered ? settingsForTenant(env, registered).ruleIds : settings.ruleIds;
   for (const ruleId of ruleIds) {
-    const state = await store.read(settings.tenantId, ruleId);
-    const runs = await store.listRuns(settings.tenantId, ruleId, limit);
+    const state = await store.read(tenantId, ruleId);
+    const runs = await store.listRuns(tenantId, ruleId, limit);
     if (flags.has('json')) {
-      io.stdout(`${JSON.stringify({ tenantId: settings.tenantId, ruleId, checkpoint: state.checkpoint, health: state.unhealthy || 'healthy', runs })}\n`);
+      io.stdout(`${JSON.stringify({ tenantId, ruleId, checkpoint: state.checkpoint, health: state.unhealthy || 'healthy', runs })}\n`);
       continue;
     }
     io.stdout(
-      `${settings.tenantId} / ${ruleId}: checkpoint ${state.checkpoint?.toISOString() ?? 'never set'}, ` +
+      `${tenantId} / ${ruleId}: checkpoint ${state.checkpoint?.toISOString() ?? 'never set'}, ` +
         `${state.unhealthy ? `UNHEALTHY (${state.unhealthy}) since ${state.unhealthySince?.toISOString() ?? '?'}` : 'healthy'}, ` +
         `${state.consecutiveFailures} failure(s) in a row\n`,
     );

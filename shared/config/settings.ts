@@ -48,6 +48,8 @@ export interface Settings {
     azureTenantId: string | null;
     clientSecret: string | null;
     certificatePath: string | null;
+    /** PEM (private key + certificate): the provider app's Key Vault certificate. A secret. */
+    certificatePem: string | null;
     timeoutMs: number;
   };
   storage: StorageConnection;
@@ -59,7 +61,11 @@ export interface Settings {
     deliveries: string;
     recentSteps: string;
     recentFindings: string;
+    /** The tenant registry, with each tenant's job status and shared call counter. */
+    tenants: string;
   };
+  /** Many tenants (docs/tenants.md): the queue the timer fans hunt jobs out on. */
+  tenants: { jobsQueue: string };
   health: { failureThreshold: number; maxLagMs: number };
   incidents: {
     /** Longest pause between two steps of one story that share material (file, key, subject, parent, script). */
@@ -89,7 +95,7 @@ export interface Settings {
 }
 
 /** Names of settings whose values must never be logged. */
-export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'NOTIFY_CHANNELS', 'Storage']);
+export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'GRAPH_CLIENT_CERTIFICATE', 'NOTIFY_CHANNELS', 'Storage']);
 
 type Env = Record<string, string | undefined>;
 
@@ -271,11 +277,16 @@ export function loadSettings(env: Env = process.env): Settings {
   const azureTenantId = r.optional('GRAPH_TENANT_ID');
   const clientSecret = r.optional('GRAPH_CLIENT_SECRET');
   const certificatePath = r.optional('GRAPH_CLIENT_CERTIFICATE_PATH');
+  const certificatePem = r.optional('GRAPH_CLIENT_CERTIFICATE');
   if (auth === 'client-secret' && (!clientId || !azureTenantId || !clientSecret)) {
     r.problems.push('GRAPH_AUTH=client-secret needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET');
   }
-  if (auth === 'client-certificate' && (!clientId || !azureTenantId || !certificatePath)) {
-    r.problems.push('GRAPH_AUTH=client-certificate needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_CERTIFICATE_PATH');
+  if (auth === 'client-certificate' && (!clientId || !azureTenantId || (!certificatePath && !certificatePem))) {
+    r.problems.push('GRAPH_AUTH=client-certificate needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_CERTIFICATE_PATH or GRAPH_CLIENT_CERTIFICATE');
+  }
+  if (certificatePem !== null && !/-----BEGIN CERTIFICATE-----/.test(certificatePem)) {
+    // Never quote the value: it holds a private key.
+    r.problems.push('GRAPH_CLIENT_CERTIFICATE must be PEM text with the private key and the certificate (a Key Vault certificate created with content type application/x-pem-file)');
   }
 
   const ruleIds = r
@@ -315,6 +326,7 @@ export function loadSettings(env: Env = process.env): Settings {
       azureTenantId,
       clientSecret,
       certificatePath,
+      certificatePem,
       timeoutMs: r.number('GRAPH_TIMEOUT_SECONDS', 120, { min: 1, max: 600 }) * 1000,
     },
     storage: readStorage(r),
@@ -326,7 +338,9 @@ export function loadSettings(env: Env = process.env): Settings {
       deliveries: r.tableName('DELIVERIES_TABLE', 'deliveries'),
       recentSteps: r.tableName('RECENT_STEPS_TABLE', 'recentsteps'),
       recentFindings: r.tableName('RECENT_FINDINGS_TABLE', 'recentfindings'),
+      tenants: r.tableName('TENANTS_TABLE', 'tenants'),
     },
+    tenants: { jobsQueue: r.queueName('HUNT_JOBS_QUEUE', 'hunt-jobs') },
     health: {
       failureThreshold: r.number('HEALTH_FAILURE_THRESHOLD', 3, { min: 1, max: 100 }),
       maxLagMs: r.minutes('HEALTH_MAX_LAG_MINUTES', 120, { min: 1 }),
@@ -394,6 +408,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
       clientId: settings.graph.clientId,
       clientSecret: settings.graph.clientSecret ? '(set)' : null,
       certificatePath: settings.graph.certificatePath ? '(set)' : null,
+      certificatePem: settings.graph.certificatePem ? '(set)' : null,
       timeoutMs: settings.graph.timeoutMs,
     },
     storage:
@@ -401,6 +416,7 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
         ? { kind: 'identity', tableServiceUri: settings.storage.tableServiceUri, queueServiceUri: settings.storage.queueServiceUri }
         : { kind: 'connection-string', value: '(set)' },
     tables: settings.tables,
+    tenants: settings.tenants,
     health: settings.health,
     incidents: settings.incidents,
     allowlist: { ...settings.allowlist },

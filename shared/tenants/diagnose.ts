@@ -141,3 +141,18 @@ export function diagnoseGraphRefusal(status: number | undefined, graphCode: stri
   }
   return { problem: 'unexpected', advice: `Graph answered ${status ?? 'nothing'}${said.trim() ? ` (${said.trim()})` : ''}`, aadsts: null };
 }
+
+/**
+ * What a failed hunt cycle's error text (RunRecord.error) says is wrong with the tenant, for its
+ * status and `codesign-hunt status`; null when nothing tenant-specific can be told.
+ */
+export function diagnoseRunError(text: string | null): Diagnosis | null {
+  if (!text) return null;
+  if (/AADSTS\d+/.test(text)) return diagnoseTokenFailure(text);
+  const status = /\bHTTP (\d{3})\b/.exec(text)?.[1];
+  if (status === '401' || status === '403' || status === '429') return diagnoseGraphRefusal(Number(status), undefined, text);
+  if (/HuntingQuotaError|quota reached|CycleDeadlineError.*quota|Defender quota/i.test(text)) return diagnoseGraphRefusal(429, undefined, text);
+  if (/Could not get a Microsoft Graph token/.test(text)) return diagnoseTokenFailure(text);
+  if (/HuntingConfigurationError/.test(text)) return { problem: 'configuration', advice: text.slice(0, 300), aadsts: null };
+  return null;
+}

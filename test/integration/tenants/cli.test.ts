@@ -45,6 +45,7 @@ beforeEach(() => {
 });
 
 afterEach(() => nock.cleanAll());
+afterAll(() => nock.enableNetConnect());
 
 test('with an empty registry, list and status describe the settings\' one tenant', async () => {
   expect((await run('tenants', 'list')).stdout).toMatch(/single-tenant mode/);

@@ -11,7 +11,7 @@ import { RecentFindingsStore, type RecordedFinding } from '../allowlist/recentFi
 import { systemClock, type Clock } from '../clock';
 import type { Settings } from '../config/settings';
 import { CheckpointStore } from '../hunt/checkpointStore';
-import { CallPacer } from '../hunt/executeQuery';
+import { CallPacer, type CallBudget } from '../hunt/executeQuery';
 import { runHuntCycle, type CycleSettings, type HuntRule, type IncidentStage, type SuppressionStage } from '../hunt/cycle';
 import type { RunRecord } from '../hunt/runRecord';
 import { createTokenCredential } from '../hunting/credentials';
@@ -52,6 +52,8 @@ export interface HuntRuntimeOptions {
   /** Suppression instead of the stored allowlist (`replay --allowlist FILE`). */
   suppression?: SuppressionStage;
   random?: () => number;
+  /** The tenant's call budget; default: a pacer of this process (one tenant, one timer). */
+  pacer?: CallBudget;
   onFindings?: (findings: Finding[]) => void;
   /** Sees every incident announcement as it is enqueued (the demo prints them). */
   onAnnouncements?: (announcements: Announcement[]) => void;
@@ -223,7 +225,7 @@ export function createHuntRuntime(options: HuntRuntimeOptions): HuntRuntime {
   const stories = new StoryMemory(table(settings.tables.recentSteps), { params: storyParams });
   const ruleContexts = new Map(rules.map((r) => [r.id, ruleContextOf(r)]));
   const source = options.source ?? createGraphSource(settings);
-  const pacer = new CallPacer(settings.hunt.maxCallsPerMinute);
+  const pacer = options.pacer ?? new CallPacer(settings.hunt.maxCallsPerMinute);
 
   const alertedIgnored = new Set<string>();
   const suppression: SuppressionStage = options.suppression ?? {

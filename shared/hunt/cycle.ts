@@ -13,7 +13,7 @@ import type { Finding, Severity } from '../model/finding';
 import type { StageHook } from '../stages';
 import { normaliseResults } from '../normalise/normalise';
 import { LeaseLostError, type CheckpointState, type CheckpointStore, type Lease } from './checkpointStore';
-import { CallPacer, CycleDeadlineError, DEFAULT_EXECUTE_OPTIONS, executeWindow, type ExecuteOptions } from './executeQuery';
+import { CallPacer, CycleDeadlineError, DEFAULT_EXECUTE_OPTIONS, executeWindow, type CallBudget, type ExecuteOptions } from './executeQuery';
 import { startedRun, type RunOutcome, type RunRecord } from './runRecord';
 import { planWindows, windowLabel, type HuntWindow } from './window';
 
@@ -82,8 +82,8 @@ export interface CycleDeps {
   random?: () => number;
   log: CycleLogger;
   settings: CycleSettings;
-  /** Shared across the rules of one tenant so their calls count against one quota. */
-  pacer?: CallPacer;
+  /** Shared across the rules of one tenant (and, with many tenants, across instances) so their calls count against one quota. */
+  pacer?: CallBudget;
   /** Sees every window's findings after suppression (the demo and `run` print them). */
   onFindings?: (findings: Finding[], window: HuntWindow) => void;
   /** Reached between the durable steps (shared/stages.ts); only the fault-injection test passes one. */

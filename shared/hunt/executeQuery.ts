@@ -34,8 +34,19 @@ export class TruncatedWindowError extends Error {
   }
 }
 
+/**
+ * Admits Graph calls for one tenant: `admit(now)` answers 0 when a call may start now (and counts
+ * it), else how long to wait before asking again; `hold` is told about a 429 so that everyone
+ * calling for the tenant holds off. In one process: CallPacer; across instances: the tenant's
+ * shared counter (shared/tenants/quotaStore.ts).
+ */
+export interface CallBudget {
+  admit(now: number): number | Promise<number>;
+  hold?(now: number, waitMs: number): void | Promise<void>;
+}
+
 /** Sliding one-minute window of call times, so one tenant stays under Defender's 45/minute. */
-export class CallPacer {
+export class CallPacer implements CallBudget {
   private readonly calls: number[] = [];
   constructor(private readonly maxPerMinute: number) {}
 
@@ -49,13 +60,19 @@ export class CallPacer {
   record(now: number): void {
     this.calls.push(now);
   }
+
+  admit(now: number): number {
+    const wait = this.delayBefore(now);
+    if (wait === 0) this.record(now);
+    return wait;
+  }
 }
 
 export interface ExecuteDeps {
   source: HuntingSource;
   clock: Clock;
   random: () => number;
-  pacer: CallPacer;
+  pacer: CallBudget;
   /** Epoch ms after which the cycle must not start waiting. */
   deadline: number;
   note: (message: string) => void;
@@ -106,13 +123,15 @@ async function callOnce(
   label: string,
 ): Promise<{ schema: HuntingSchemaColumn[]; results: Record<string, unknown>[] }> {
   for (let attempt = 0; ; attempt++) {
-    await waitWithin(deps, deps.pacer.delayBefore(deps.clock.now().getTime()), 'Pacing under 45 calls per minute', 'quota');
-    deps.pacer.record(deps.clock.now().getTime());
+    for (let wait = await deps.pacer.admit(deps.clock.now().getTime()); wait > 0; wait = await deps.pacer.admit(deps.clock.now().getTime())) {
+      await waitWithin(deps, wait, 'Pacing under the tenant\'s calls per minute', 'quota');
+    }
     try {
       return await deps.source.runHuntingQuery(request);
     } catch (error) {
       if (error instanceof HuntingQuotaError) {
         const wait = error.waitMs ?? backoffDelay(attempt, options, deps.random);
+        await deps.pacer.hold?.(deps.clock.now().getTime(), wait);
         await waitWithin(deps, wait, `Defender quota reached for ${label}`, 'quota');
         continue;
       }

@@ -3,8 +3,11 @@
  * (NCRONTAB, default every 10 minutes). A past-due timer (the app was down or scaled to zero)
  * needs no special catch-up: the checkpoint makes the next window start where the last one
  * ended, and the lease keeps an overlapping execution from hunting the same window.
+ * With tenants in the registry (docs/tenants.md) the timer only enqueues one hunt job per due
+ * tenant; the queue-triggered huntTenant function hunts them.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
+import type { FanOutResult, HuntFanOut } from '../shared/app/huntFanOut';
 import type { HuntRuntime } from '../shared/app/huntRuntime';
 import { contextLogger, type Logger } from '../shared/app/logger';
 import type { RunRecord } from '../shared/hunt/runRecord';
@@ -12,9 +15,12 @@ import type { RunRecord } from '../shared/hunt/runRecord';
 export interface HuntHandlerDeps {
   /** Builds the runtime for this invocation's logger (cached runtimes are fine). */
   runtime(log: Logger): Promise<HuntRuntime>;
+  /** Registry mode: enqueues the tick's hunt jobs and returns what it did; null: single tenant. */
+  fanOut?(log: Logger): Promise<FanOutResult | null>;
 }
 
 let prepared: Promise<void> | null = null;
+let fanOut: Promise<HuntFanOut> | null = null;
 
 /** Production wiring: settings validated once per instance; tables and queues created once. */
 export const defaultHuntDeps: HuntHandlerDeps = {
@@ -38,6 +44,16 @@ export const defaultHuntDeps: HuntHandlerDeps = {
     });
     return runtime;
   },
+  async fanOut(log) {
+    fanOut ??= (async () => {
+      const [{ loadSettings }, { createHuntFanOut }] = await Promise.all([import('../shared/config/settings'), import('../shared/app/huntFanOut')]);
+      return createHuntFanOut(loadSettings(process.env), process.env);
+    })().catch((error: unknown) => {
+      fanOut = null;
+      throw error;
+    });
+    return (await fanOut).tick(log, new Date());
+  },
 };
 
 export async function huntHandler(timer: Timer, context: InvocationContext, deps: HuntHandlerDeps = defaultHuntDeps): Promise<RunRecord[]> {
@@ -45,6 +61,7 @@ export async function huntHandler(timer: Timer, context: InvocationContext, deps
   if (timer.isPastDue) {
     log.warn('hunt timer is past due: this cycle continues from the stored checkpoint, backfilling any gap in chunks');
   }
+  if (await deps.fanOut?.(log)) return [];
   const runtime = await deps.runtime(log);
   const records = await runtime.runAll();
   // Upkeep rides on the schedule: probing channels paused by failed deliveries.

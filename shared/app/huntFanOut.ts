@@ -5,11 +5,13 @@
  * Paused tenants and tenants waiting out their own backoff get no job; a registry row that cannot
  * be read raises a health alert (it is not hunted half-configured).
  */
+import type { Settings } from '../config/settings';
+import { StorageFactory } from '../storage/clients';
+import { HuntJobQueue, huntJobFor, planFanOut, slotOf } from '../tenants/jobs';
+import { resolveTenantMode, type TenantMode } from '../tenants/registry';
 import type { Logger } from './logger';
 import { HEALTH_ALERT_MARKER } from './notifications';
-import type { TenantServices } from './tenants';
-import { huntJobFor, planFanOut, slotOf, type HuntJobQueue } from '../tenants/jobs';
-import type { TenantMode } from '../tenants/registry';
+import { createTenantServices, type TenantServices, type TenantServicesOptions } from './tenants';
 
 export interface FanOutResult {
   slot: string;
@@ -49,4 +51,35 @@ export async function fanOutHuntJobs(
     unreadable: result.unreadable,
   });
   return result;
+}
+
+export interface HuntFanOut {
+  services: TenantServices;
+  jobs: HuntJobQueue;
+  /** One timer tick: null in single-tenant mode (the timer hunts as before), else the jobs enqueued. */
+  tick(log: Logger, now: Date): Promise<FanOutResult | null>;
+}
+
+/** The registry, the job status rows and the hunt-jobs queue, wired once per instance. */
+export function createHuntFanOut(settings: Settings, env: Record<string, string | undefined>, options: TenantServicesOptions = {}): HuntFanOut {
+  const storage = options.storage ?? new StorageFactory(settings.storage);
+  const services = createTenantServices(settings, env, { ...options, storage });
+  const jobs = new HuntJobQueue(storage.queue(settings.tenants.jobsQueue), storage.queue(`${settings.tenants.jobsQueue}-poison`));
+  let ready: Promise<void> | null = null;
+  return {
+    services,
+    jobs,
+    async tick(log, now) {
+      ready ??= Promise.all([services.ensure(), jobs.ensure()]).then(
+        () => undefined,
+        (error: unknown) => {
+          ready = null;
+          throw error;
+        },
+      );
+      await ready;
+      const mode = await resolveTenantMode(settings, services.store);
+      return mode.kind === 'single' ? null : fanOutHuntJobs(mode, { services, jobs, log, now });
+    },
+  };
 }

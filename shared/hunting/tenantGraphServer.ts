@@ -78,6 +78,42 @@ export class LocalTenantCredential implements TokenCredential {
   }
 }
 
+/**
+ * Test and benchmark data: the rows of `data` with their ingestion times (and Timestamps, keeping
+ * each row's own gap between them) spread evenly over [start, end), in their original order.
+ */
+export function spreadRows(data: HuntingQueryResults, start: number, end: number): HuntingQueryResults {
+  const step = (end - start) / Math.max(1, data.results.length);
+  return {
+    schema: data.schema,
+    results: data.results.map((row, index) => {
+      const ingested = start + Math.floor(index * step);
+      const time = (value: unknown): number => (typeof value === 'string' ? Date.parse(value) : NaN);
+      const original = time(row.IngestionTime ?? row.Timestamp);
+      const timestamp = time(row.Timestamp);
+      const lead = Number.isNaN(original) || Number.isNaN(timestamp) ? 0 : original - timestamp;
+      return { ...row, IngestionTime: new Date(ingested).toISOString(), Timestamp: new Date(ingested - lead).toISOString() };
+    }),
+  };
+}
+
+/**
+ * `count` rows of one busy workstation's certificate work (the rows of `data`'s first device,
+ * repeated as new events with their own ReportId), spread over [start, end): a cycle of them
+ * makes a handful of incidents, as a real tenant's would.
+ */
+export function busyDeviceRows(data: HuntingQueryResults, count: number, start: number, end: number): HuntingQueryResults {
+  const first = data.results[0]?.DeviceName;
+  const device = data.results.filter((row) => row.DeviceName === first);
+  const rows = Array.from({ length: device.length === 0 ? 0 : count }, (_, i) => ({ ...device[i % device.length], ReportId: 100_000 + i }));
+  return spreadRows({ schema: data.schema, results: rows }, start, end);
+}
+
+/** A stable Entra tenant id (GUID) for the n-th test tenant. */
+export function localTenantId(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
 function tidOf(request: LocalGraphRequest): string | null {
   const header = request.headers.authorization;
   const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';

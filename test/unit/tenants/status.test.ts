@@ -62,6 +62,7 @@ test('the lag line: the oldest rule checkpoint, never-hunted rules and quota; wo
     consecutiveFailures: 0,
     unhealthy,
     unhealthySince: null,
+    origin: null,
   });
   const behind = lagRowOf({
     tenant: makeTenant('contoso'),

@@ -7,6 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/releaseInterceptors.ts'],
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
   testTimeout: 30000,
 };

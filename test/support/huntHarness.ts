@@ -19,14 +19,6 @@ import { parseChannels } from '../../shared/notify/channels';
 import { azuriteConnectionString, uniqueName } from './azurite';
 
 export const GRAPH = 'https://graph.microsoft.com';
-
-// nock's http interception outlives a test file inside a jest worker (it is kept on globalThis and
-// reused by the next file's nock): a file that leaves interceptors and "no net connect" behind
-// makes the next file's requests through node:http (the @azure/identity token requests) fail.
-afterAll(() => {
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
 export const HUNT_PATH = '/v1.0/security/runHuntingQuery';
 
 export class FakeClock implements Clock {

@@ -8,7 +8,8 @@
  * repetitions (up to 5) take whatever is left of the time budget (BENCH_BUDGET_SECONDS, default
  * 245 s for this script, so that compile + bundle + bench stay under five minutes).
  *
- * Options: --only=allowlist,worstrow,coldstart,storage,pipeline   --rows=N   --devices=N
+ * Options: --only=allowlist,worstrow,coldstart,storage,pipeline[,tenants]   --rows=N   --devices=N
+ *          --tenants=N (the tenants section, run only when named: 200 tenants through the hunt-jobs queue)
  *          --budget=SECONDS   --runs=N (cycle children to run even past the budget; default 1)
  *          --worst-rows=N (rows of each answer of the worst-case row figure; default 1,000)
  */
@@ -22,10 +23,13 @@ import { cycleSamples, memorySection, runCycleChildren, runWindowedChildren, win
 import { PIPELINE_TARGET, pipelineInput, pipelineSection, syntheticAnswer } from './pipeline';
 import { formatSummary, type ProfileSummary } from './profile';
 import { benchStorage } from './storage';
+import { benchTenants } from './tenants';
 import { benchWorstRow } from './worstRow';
 
-type SectionName = 'allowlist' | 'worstrow' | 'coldstart' | 'storage' | 'pipeline';
+type SectionName = 'allowlist' | 'worstrow' | 'coldstart' | 'storage' | 'pipeline' | 'tenants';
 const ALL_SECTIONS: SectionName[] = ['allowlist', 'worstrow', 'coldstart', 'storage', 'pipeline'];
+/** Run only when named in --only (they take minutes): 200 tenants through the hunt-jobs queue. */
+const OPTIONAL_SECTIONS: SectionName[] = ['tenants'];
 /** This script's share of the five minutes; compiling and bundling take the rest. */
 const DEFAULT_BUDGET_SECONDS = 245;
 
@@ -37,11 +41,12 @@ interface Options {
   /** Cycle children run even past the budget (default 1: the five-minute limit wins). */
   minRuns: number;
   worstRows: number;
+  tenants: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const only = value('only')?.split(',').filter((s): s is SectionName => (ALL_SECTIONS as string[]).includes(s)) ?? ALL_SECTIONS;
+  const only = value('only')?.split(',').filter((s): s is SectionName => ([...ALL_SECTIONS, ...OPTIONAL_SECTIONS] as string[]).includes(s)) ?? ALL_SECTIONS;
   const budgetSeconds = Number(value('budget') ?? process.env.BENCH_BUDGET_SECONDS ?? DEFAULT_BUDGET_SECONDS);
   return {
     only,
@@ -50,6 +55,7 @@ function parseOptions(argv: readonly string[]): Options {
     budgetMs: (Number.isFinite(budgetSeconds) && budgetSeconds > 0 ? budgetSeconds : DEFAULT_BUDGET_SECONDS) * 1000,
     minRuns: Math.max(1, Math.min(5, Number(value('runs') ?? 1) || 1)),
     worstRows: Math.max(10, Number(value('worst-rows') ?? 1_000) || 1_000),
+    tenants: Math.max(1, Number(value('tenants') ?? 200) || 200),
   };
 }
 
@@ -99,6 +105,7 @@ async function main(): Promise<void> {
     await run('allowlist', () => benchAllowlist({ findings: 20_000, repetitions: 5, devices: options.devices }));
     await run('worstrow', () => benchWorstRow({ rows: options.worstRows, repetitions: 5, devices: 200 }));
     await run('coldstart', () => benchColdstart({ rounds: 5 }));
+    await run('tenants', () => benchTenants({ tenants: options.tenants, rows: 50, workers: [1, 2, 4] }));
     await run('storage', () => benchStorage({ repetitions: 5, incidentRepetitions: 2, newIncidents: 1_000 }));
     await run('pipeline', async () => {
       const answer = syntheticAnswer(options.rows, options.devices);
@@ -134,7 +141,7 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
 
-  const order = ['pipeline', 'allowlist', 'worstrow', 'memory', 'coldstart', 'storage'];
+  const order = ['pipeline', 'allowlist', 'worstrow', 'memory', 'coldstart', 'storage', 'tenants'];
   const rows = order.flatMap((name) => sections[name]?.rows ?? []);
   const notes = order.flatMap((name) => sections[name]?.notes ?? []);
   const totalSeconds = (now() - started) / 1000;

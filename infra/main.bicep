@@ -88,6 +88,12 @@ param graphBaseUrl string = 'https://graph.microsoft.com'
 @description('NOTIFICATION_QUEUE: queue of notifications; its poison queue is <name>-poison.')
 param notificationQueue string = 'notifications'
 
+@description('HUNT_JOBS_QUEUE: queue of the per-tenant hunt jobs (many tenants); its poison queue is <name>-poison.')
+param huntJobsQueue string = 'hunt-jobs'
+
+@description('PROVIDER_APP_CLIENT_ID: client id of the multi-tenant app registration that customer tenants admin-consent to (docs/tenants.md). Empty: single tenant only.')
+param providerAppClientId string = ''
+
 @secure()
 @description('NOTIFY_CHANNELS JSON (webhook URLs, whsec_ secrets) to store as Key Vault secret notify-channels. Empty: the deployment does not touch the secret; set it with az keyvault secret set (docs/DEPLOY.md), so that re-provisioning never overwrites it.')
 param notifyChannelsJson string = ''
@@ -212,6 +218,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     notificationQueue: notificationQueue
+    huntJobsQueue: huntJobsQueue
     privateNetworking: privateNetworking
   }
 }
@@ -304,6 +311,7 @@ module rbac 'app/rbac.bicep' = {
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
     notificationQueue: notificationQueue
+    huntJobsQueue: huntJobsQueue
   }
 }
 
@@ -332,6 +340,9 @@ module apiApp 'app/function.bicep' = {
     huntSchedule: huntSchedule
     graphBaseUrl: graphBaseUrl
     notificationQueue: notificationQueue
+    huntJobsQueue: huntJobsQueue
+    providerAppClientId: providerAppClientId
+    providerCertificateName: keyVault.outputs.providerCertificateName
   }
   // The identity's roles exist before the app starts and reads its package; with private
   // networking, the endpoints exist before the app resolves storage through them.
@@ -367,6 +378,9 @@ module functionApp 'app/function.bicep' = {
     huntSchedule: huntSchedule
     graphBaseUrl: graphBaseUrl
     notificationQueue: notificationQueue
+    huntJobsQueue: huntJobsQueue
+    providerAppClientId: providerAppClientId
+    providerCertificateName: keyVault.outputs.providerCertificateName
   }
   dependsOn: [
     rbac

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundles each Azure Functions entry (functions/hunt.ts, deliver.ts, allowlist.ts) into one
+ * Bundles each Azure Functions entry (functions/hunt.ts, huntTenant.ts, deliver.ts, allowlist.ts) into one
  * self-contained CommonJS file under dist/bundle/, which package.json `main` ("dist/bundle/*.js")
  * points the Functions Node.js worker at. Everything is bundled, @azure/functions included, so the
  * deployed package needs no node_modules at all (docs/deployment.md, Packaging).
@@ -8,7 +8,7 @@
  * It also stages the two deployment packages, each in its own folder that azure.yaml's service
  * `dist` points at (azd zips that folder as it is; `func azure functionapp publish --no-build` run
  * inside it publishes the same): an allow-list of files, nothing else.
- *   dist/package/hunting/  host.json, package.json, dist/bundle/{hunt,deliver}.js, rules/<id>/{rule.yaml,query.kql}
+ *   dist/package/hunting/  host.json, package.json, dist/bundle/{hunt,huntTenant,deliver}.js, rules/<id>/{rule.yaml,query.kql}
  *   dist/package/api/      host.json, package.json, dist/bundle/allowlist.js
  * The staged package.json keeps only what the host reads (name, version, main, engines): no
  * dependency list, so nothing could ever be installed remotely. No source maps are staged.
@@ -43,12 +43,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The function entries: one bundle each. functions/index.ts is not one (it imports all three). */
-export const ENTRIES = ['hunt', 'deliver', 'allowlist'];
+/** The function entries: one bundle each. functions/index.ts is not one (it imports them all). */
+export const ENTRIES = ['hunt', 'huntTenant', 'deliver', 'allowlist'];
 
 /** The deployment packages: which function entries each holds, and whether it needs rules/. */
 export const PACKAGES = {
-  hunting: { entries: ['hunt', 'deliver'], rules: true },
+  hunting: { entries: ['hunt', 'huntTenant', 'deliver'], rules: true },
   api: { entries: ['allowlist'], rules: false },
 };
 

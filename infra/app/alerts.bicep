@@ -28,6 +28,9 @@ param huntRules string
 param huntSilenceMinutes int = 30
 @minValue(30)
 param maxLagMinutes int = 120
+@minValue(15)
+@description('Many tenants: the worst tenant lag (now minus its oldest rule checkpoint) that raises the tenant-lag alert.')
+param tenantMaxLagMinutes int = 30
 
 var expectedRules = map(filter(split(huntRules, ','), id => !empty(trim(id))), id => trim(id))
 
@@ -37,6 +40,7 @@ var stoppedWithRules = replace(stoppedTemplate, 'let expectedRules = dynamic(["t
 var stoppedQuery = replace(stoppedWithRules, 'let silence = 30m;', 'let silence = ${huntSilenceMinutes}m;')
 var unhealthyQuery = replace(loadTextContent('../queries/hunt-unhealthy.kql'), 'let maxLag = 120m;', 'let maxLag = ${maxLagMinutes}m;')
 var deliveryQuery = loadTextContent('../queries/delivery-failures.kql')
+var tenantLagQuery = replace(loadTextContent('../queries/tenant-lag.kql'), 'let maxLag = 30m;', 'let maxLag = ${tenantMaxLagMinutes}m;')
 var allowlistChangeQuery = loadTextContent('../queries/allowlist-change.kql')
 
 var silenceWindow = huntSilenceMinutes < 60 ? 'PT${huntSilenceMinutes}M' : 'PT${huntSilenceMinutes / 60}H'
@@ -84,6 +88,14 @@ var rules = [
     severity: 2
     query: deliveryQuery
     windowSize: 'PT30M'
+  }
+  {
+    suffix: 'tenant-lag'
+    displayName: 'codesign-hunt: a tenant is falling behind'
+    description: 'Many tenants: at least one tenant\'s oldest rule checkpoint is more than ${tenantMaxLagMinutes} minutes behind (worst first). Check it with codesign-hunt status and tenants test. Query: infra/queries/tenant-lag.kql.'
+    severity: 2
+    query: tenantLagQuery
+    windowSize: 'PT6H'
   }
   {
     suffix: 'allowlist-change'

@@ -51,6 +51,11 @@ param huntRules string
 param huntSchedule string
 param graphBaseUrl string
 param notificationQueue string
+param huntJobsQueue string
+@description('PROVIDER_APP_CLIENT_ID: the multi-tenant app registration customer tenants consent to; empty: no registry tenants.')
+param providerAppClientId string = ''
+@description('Key Vault certificate (and its secret) holding the provider app\'s certificate; the reference resolves once it exists.')
+param providerCertificateName string = 'provider-app'
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageAccountName
@@ -177,10 +182,15 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // App Service authentication's login endpoint (infra/app/auth.bicep): the page sends browsers there.
     ALLOWLIST_SIGN_IN_PATH: '/.auth/login/aad'
     NOTIFICATION_QUEUE: notificationQueue
+    HUNT_JOBS_QUEUE: huntJobsQueue
+    PROVIDER_APP_CLIENT_ID: providerAppClientId
 
     // codesign-hunt: shared/config/reference.ts, azure: 'secret' (Key Vault references; a
     // versionless SecretUri follows the latest version of the secret)
     NOTIFY_CHANNELS: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${notifyChannelsSecretName})'
+    // A Key Vault certificate is readable as a secret of the same name: PEM (private key and
+    // certificate) when created with content type application/x-pem-file (docs/tenants.md).
+    PROVIDER_APP_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${providerCertificateName})'
     // app-settings:end
   }
 }

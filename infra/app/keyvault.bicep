@@ -1,7 +1,9 @@
-// Key Vault in RBAC mode, with purge protection, for the one secret the app has: notify-channels, the NOTIFY_CHANNELS
+// Key Vault in RBAC mode, with purge protection, for the app's secrets: notify-channels, the NOTIFY_CHANNELS
 // JSON (Teams Workflow URLs carry their signature in the query string; webhook channels carry
-// whsec_ signing secrets). The function app reads it through a Key Vault reference with its
-// user-assigned identity (keyVaultReferenceIdentity, role Key Vault Secrets User in rbac.bicep).
+// whsec_ signing secrets); with many tenants also the certificate provider-app of the provider's
+// multi-tenant app registration (created by the operator: Key Vault certificates are data plane).
+// The function apps read them through Key Vault references with their user-assigned identities
+// (keyVaultReferenceIdentity, role Key Vault Secrets User in rbac.bicep).
 //
 // The secret is written here only when notifyChannelsJson is given; otherwise the operator sets it
 // (az keyvault secret set, role Key Vault Secrets Officer), and re-provisioning leaves it alone.
@@ -54,3 +56,6 @@ output name string = vault.name
 output id string = vault.id
 output uri string = vault.properties.vaultUri
 output notifyChannelsSecretName string = notifyChannelsSecretName
+// Many tenants: the operator creates the provider app's certificate under this name (data plane,
+// az keyvault certificate create; docs/tenants.md); the apps read it through a Key Vault reference.
+output providerCertificateName string = 'provider-app'

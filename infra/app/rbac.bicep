@@ -8,6 +8,9 @@
 //                                   hunt adds hit counters to the entries' partitions)
 //   Storage Table Data Reader       allowlistaudit         entries count only with an audit record
 //   Storage Queue Data Contributor  notifications, -poison enqueue, deliver trigger, poison queue
+//   Storage Table Data Contributor  tenants                the registry (read), job status and the
+//                                                          tenants' shared Graph call counters
+//   Storage Queue Data Contributor  hunt-jobs, -poison     the timer's fan-out, the huntTenant trigger
 // API identity (the allowlist API app; no Graph permission):
 //   Storage Blob Data Owner         its own host account   host storage and its deployment package
 //   Storage Table Data Contributor  allowlist, allowlistaudit   entries and their audit trail;
@@ -18,7 +21,9 @@
 // Operator (optional; azd's AZURE_PRINCIPAL_ID, a person): Key Vault Secrets Officer (to set
 // notify-channels) and read-only data roles for the codesign-hunt CLI (runs, allowlist list and
 // export, deliveries list). People change the allowlist through the API, which audits and
-// announces every change; nobody but the API's identity can write its tables.
+// announces every change; nobody but the API's identity can write its tables. The one table the
+// operator writes is the tenant registry (codesign-hunt tenants add/update/pause, audited in the
+// tenant's partition): a separate grant, operatorRegistryRoles.
 
 param dataStorageAccountName string
 param huntingHostStorageAccountName string
@@ -35,6 +40,7 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 param notificationQueue string = 'notifications'
+param huntJobsQueue string = 'hunt-jobs'
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -49,6 +55,7 @@ var roles = {
 }
 
 var poisonQueue = '${notificationQueue}-poison'
+var huntJobsPoisonQueue = '${huntJobsQueue}-poison'
 
 // principal | kind | table or queue | role. One row per assignment, so a reader sees them all.
 var huntingDataRoles = [
@@ -61,6 +68,9 @@ var huntingDataRoles = [
   { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataReader }
   { kind: 'queue', name: notificationQueue, roleId: roles.storageQueueDataContributor }
   { kind: 'queue', name: poisonQueue, roleId: roles.storageQueueDataContributor }
+  { kind: 'table', name: 'tenants', roleId: roles.storageTableDataContributor }
+  { kind: 'queue', name: huntJobsQueue, roleId: roles.storageQueueDataContributor }
+  { kind: 'queue', name: huntJobsPoisonQueue, roleId: roles.storageQueueDataContributor }
 ]
 var apiDataRoles = [
   { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataContributor }
@@ -79,6 +89,13 @@ var operatorDataRoles = empty(operatorPrincipalId)
       { kind: 'table', name: 'allowlist', roleId: roles.storageTableDataReader }
       { kind: 'table', name: 'allowlistaudit', roleId: roles.storageTableDataReader }
       { kind: 'queue', name: poisonQueue, roleId: roles.storageQueueDataReader }
+      { kind: 'queue', name: huntJobsPoisonQueue, roleId: roles.storageQueueDataReader }
+    ]
+// The tenant registry is edited by the operator with the CLI (every change audited in its partition).
+var operatorRegistryRoles = empty(operatorPrincipalId)
+  ? []
+  : [
+      { kind: 'table', name: 'tenants', roleId: roles.storageTableDataContributor }
     ]
 
 resource huntingHost 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -126,7 +143,7 @@ module apiData 'storage-data-role.bicep' = [
 ]
 
 module operatorData 'storage-data-role.bicep' = [
-  for (role, i) in operatorDataRoles: {
+  for (role, i) in concat(operatorDataRoles, operatorRegistryRoles): {
     name: 'rbac-operator-${i}'
     params: {
       storageAccountName: dataStorageAccountName

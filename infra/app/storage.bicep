@@ -4,14 +4,16 @@
 // scoped per table and queue (storage-data-role.bicep). With privateNetworking the account takes
 // no public traffic at all (table and queue private endpoints, default-deny network rules).
 //
-// The table names are the defaults of the *_TABLE settings and the queues are NOTIFICATION_QUEUE
-// and its poison queue (test/unit/config/settingsConsistency.test.ts checks the table list
-// against shared/config/reference.ts). The app also creates them if missing.
+// The table names are the defaults of the *_TABLE settings and the queues are NOTIFICATION_QUEUE,
+// HUNT_JOBS_QUEUE and their poison queues (test/unit/config/settingsConsistency.test.ts checks the
+// table list against shared/config/reference.ts). The app also creates them if missing.
 
 param name string
 param location string = resourceGroup().location
 param tags object = {}
 param notificationQueue string = 'notifications'
+@description('HUNT_JOBS_QUEUE: the per-tenant hunt jobs the timer fans out (many tenants).')
+param huntJobsQueue string = 'hunt-jobs'
 @description('No public network access and default-deny network rules; reached through private endpoints.')
 param privateNetworking bool = false
 
@@ -28,6 +30,8 @@ var tableNames = [
 var queueNames = [
   notificationQueue
   '${notificationQueue}-poison'
+  huntJobsQueue
+  '${huntJobsQueue}-poison'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

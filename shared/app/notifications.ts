@@ -37,14 +37,15 @@ function healthPayload(event: HealthEvent): HealthPayload {
   const code = event.kind === 'unhealthy' ? `hunt-unhealthy:${event.reasons.join('+')}` : `hunt-${event.kind}`;
   // One alert per bout of ill health: the key includes when the bout started.
   const key = createHash('sha256').update(`${event.tenantId}|${event.ruleId}|${code}|${event.since}`).digest('hex').slice(0, 32);
+  // The tenant is named: a provider's SOC channel hears the health of every customer tenant.
   const summary =
     event.kind === 'unhealthy'
-      ? `Hunting ${event.ruleId} is unhealthy (${event.reasons.join(', ')})`
+      ? `Hunting ${event.ruleId} is unhealthy (${event.reasons.join(', ')}) in tenant ${event.tenantId}`
       : event.kind === 'recovered'
-        ? `Hunting ${event.ruleId} recovered`
+        ? `Hunting ${event.ruleId} recovered in tenant ${event.tenantId}`
         : event.kind === 'rows-rejected'
-          ? `Hunting ${event.ruleId}: ${event.count} result row${event.count === 1 ? '' : 's'} could not be read and ${event.count === 1 ? 'was' : 'were'} skipped`
-          : `Hunting ${event.ruleId}: telemetry older than Defender's retention was never hunted`;
+          ? `Hunting ${event.ruleId} in tenant ${event.tenantId}: ${event.count} result row${event.count === 1 ? '' : 's'} could not be read and ${event.count === 1 ? 'was' : 'were'} skipped`
+          : `Hunting ${event.ruleId}: telemetry of tenant ${event.tenantId} older than Defender's retention was never hunted`;
   return {
     key,
     code,

@@ -43,7 +43,12 @@ export function createTenantServices(settings: Settings, env: Record<string, str
   const counters = new SharedCallCounters(table);
   const now = options.now ?? Date.now;
   const credentials = new TenantCredentials({
-    app: { clientId: settings.graph.clientId, certificatePem: settings.graph.certificatePem, certificatePath: settings.graph.certificatePath },
+    app: {
+      clientId: settings.tenants.appClientId,
+      certificatePem: settings.tenants.appCertificatePem,
+      certificatePath: settings.graph.certificatePath,
+      certificateProblem: settings.tenants.appCertificateProblem,
+    },
     secretSetting: (name) => env[name],
     ...(options.credentialFactory ? { create: options.credentialFactory } : {}),
     now,
@@ -60,7 +65,7 @@ export function createTenantServices(settings: Settings, env: Record<string, str
     probe(tenant) {
       const counter = counters.forTenant(tenant.key, quotaPolicy(settings.hunt.maxCallsPerMinute));
       return probeTenant(tenant, {
-        clientId: settings.graph.clientId,
+        clientId: settings.tenants.appClientId,
         credential: (t) => credentials.credentialFor(t),
         source: (t, credential) => {
           const graph = graphFor(t, credential);

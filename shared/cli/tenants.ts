@@ -25,7 +25,7 @@ export const TENANTS_USAGE = `Usage: codesign-hunt tenants <subcommand> [options
                      ID: the customer's Entra tenant id (GUID) or verified domain;
                      --channels: NOTIFY_CHANNELS ids that receive this tenant's incidents and alerts;
                      --secret-setting: app setting with a client secret for this tenant
-                     (default: the provider app's certificate, GRAPH_CLIENT_CERTIFICATE);
+                     (default: the provider app's certificate, PROVIDER_APP_CERTIFICATE);
                      --set: override a setting for this tenant (HUNT_MAX_CALLS_PER_MINUTE=30, ...)
   update KEY [the options of add] [--certificate] [--all-rules] [--unset SETTING ...] [--if-match ETAG]
   pause KEY --reason TEXT
@@ -238,9 +238,9 @@ async function addCommand(argv: string[], io: CliIo): Promise<number> {
     { actor: actorOf(values, io), now: new Date(), reason: values.reason },
   );
   printTenant(tenant, io, flags.has('json'));
-  if (!flags.has('json') && settings.graph.clientId) {
+  if (!flags.has('json') && settings.tenants.appClientId) {
     io.stderr(
-      `tenants: next: the customer's Global Administrator opens ${adminConsentUrl({ graphBaseUrl: tenant.graphBaseUrl, entraTenantId: tenant.entraTenantId, clientId: settings.graph.clientId })}\n` +
+      `tenants: next: the customer's Global Administrator opens ${adminConsentUrl({ graphBaseUrl: tenant.graphBaseUrl, entraTenantId: tenant.entraTenantId, clientId: settings.tenants.appClientId })}\n` +
         `         then: codesign-hunt tenants test ${tenant.key}\n`,
     );
   }
@@ -341,8 +341,8 @@ async function consentCommand(argv: string[], io: CliIo): Promise<number> {
   const [key, ...extra] = positional;
   if (!key || extra.length > 0) throw new UsageError('consent-url takes one KEY');
   const { settings, services } = await open(io);
-  if (!settings.graph.clientId) throw new UsageError('GRAPH_CLIENT_ID (the provider app registration) is not set');
+  if (!settings.tenants.appClientId) throw new UsageError('PROVIDER_APP_CLIENT_ID (the provider app registration) is not set');
   const tenant = await services.store.require(key);
-  io.stdout(`${adminConsentUrl({ graphBaseUrl: tenant.graphBaseUrl, entraTenantId: tenant.entraTenantId, clientId: settings.graph.clientId, ...(values['redirect-uri'] ? { redirectUri: values['redirect-uri'] } : {}) })}\n`);
+  io.stdout(`${adminConsentUrl({ graphBaseUrl: tenant.graphBaseUrl, entraTenantId: tenant.entraTenantId, clientId: settings.tenants.appClientId, ...(values['redirect-uri'] ? { redirectUri: values['redirect-uri'] } : {}) })}\n`);
   return 0;
 }

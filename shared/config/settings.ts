@@ -48,8 +48,6 @@ export interface Settings {
     azureTenantId: string | null;
     clientSecret: string | null;
     certificatePath: string | null;
-    /** PEM (private key + certificate): the provider app's Key Vault certificate. A secret. */
-    certificatePem: string | null;
     timeoutMs: number;
   };
   storage: StorageConnection;
@@ -64,8 +62,17 @@ export interface Settings {
     /** The tenant registry, with each tenant's job status and shared call counter. */
     tenants: string;
   };
-  /** Many tenants (docs/tenants.md): the queue the timer fans hunt jobs out on. */
-  tenants: { jobsQueue: string };
+  /** Many tenants (docs/tenants.md). */
+  tenants: {
+    /** The queue the timer fans hunt jobs out on (and the huntTenant trigger's). */
+    jobsQueue: string;
+    /** The provider's multi-tenant app registration, consented in each customer tenant. */
+    appClientId: string | null;
+    /** Its certificate as PEM (private key + certificate), from Key Vault. A secret. */
+    appCertificatePem: string | null;
+    /** Why the certificate setting holds no certificate although it is set (an unresolved Key Vault reference). */
+    appCertificateProblem: string | null;
+  };
   health: { failureThreshold: number; maxLagMs: number };
   incidents: {
     /** Longest pause between two steps of one story that share material (file, key, subject, parent, script). */
@@ -95,7 +102,7 @@ export interface Settings {
 }
 
 /** Names of settings whose values must never be logged. */
-export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'GRAPH_CLIENT_CERTIFICATE', 'NOTIFY_CHANNELS', 'Storage']);
+export const SECRET_SETTINGS = new Set(['GRAPH_CLIENT_SECRET', 'PROVIDER_APP_CERTIFICATE', 'NOTIFY_CHANNELS', 'Storage']);
 
 type Env = Record<string, string | undefined>;
 
@@ -258,6 +265,28 @@ function readStorage(r: Reader): StorageConnection {
   return { kind: 'connection-string', connectionString };
 }
 
+/**
+ * The provider app of many-tenant deployments. Its certificate comes from a Key Vault reference
+ * the Bicep always sets; until the operator creates the certificate in the vault the reference
+ * does not resolve and the platform hands over the reference text itself. That is not an error
+ * for a deployment without registry tenants, so it is kept as a problem to name when a tenant
+ * needs the certificate, never as a configuration error.
+ */
+function readProviderApp(r: Reader): { appClientId: string | null; appCertificatePem: string | null; appCertificateProblem: string | null } {
+  const appClientId = r.optional('PROVIDER_APP_CLIENT_ID');
+  const pem = r.optional('PROVIDER_APP_CERTIFICATE');
+  if (pem === null) return { appClientId, appCertificatePem: null, appCertificateProblem: null };
+  if (pem.startsWith('@Microsoft.KeyVault(')) {
+    return { appClientId, appCertificatePem: null, appCertificateProblem: 'PROVIDER_APP_CERTIFICATE is a Key Vault reference that did not resolve: create the certificate in the vault (docs/tenants.md)' };
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(pem) || !/PRIVATE KEY-----/.test(pem)) {
+    // Never quote the value: it holds a private key.
+    r.problems.push('PROVIDER_APP_CERTIFICATE must be PEM text with the private key and the certificate (a Key Vault certificate with content type application/x-pem-file)');
+    return { appClientId, appCertificatePem: null, appCertificateProblem: null };
+  }
+  return { appClientId, appCertificatePem: pem, appCertificateProblem: null };
+}
+
 export function loadSettings(env: Env = process.env): Settings {
   const r = new Reader(env);
   const graphBaseUrl = r.string('GRAPH_BASE_URL', 'https://graph.microsoft.com').replace(/\/+$/, '');
@@ -277,17 +306,13 @@ export function loadSettings(env: Env = process.env): Settings {
   const azureTenantId = r.optional('GRAPH_TENANT_ID');
   const clientSecret = r.optional('GRAPH_CLIENT_SECRET');
   const certificatePath = r.optional('GRAPH_CLIENT_CERTIFICATE_PATH');
-  const certificatePem = r.optional('GRAPH_CLIENT_CERTIFICATE');
   if (auth === 'client-secret' && (!clientId || !azureTenantId || !clientSecret)) {
     r.problems.push('GRAPH_AUTH=client-secret needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET');
   }
-  if (auth === 'client-certificate' && (!clientId || !azureTenantId || (!certificatePath && !certificatePem))) {
-    r.problems.push('GRAPH_AUTH=client-certificate needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_CERTIFICATE_PATH or GRAPH_CLIENT_CERTIFICATE');
+  if (auth === 'client-certificate' && (!clientId || !azureTenantId || !certificatePath)) {
+    r.problems.push('GRAPH_AUTH=client-certificate needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_CERTIFICATE_PATH');
   }
-  if (certificatePem !== null && !/-----BEGIN CERTIFICATE-----/.test(certificatePem)) {
-    // Never quote the value: it holds a private key.
-    r.problems.push('GRAPH_CLIENT_CERTIFICATE must be PEM text with the private key and the certificate (a Key Vault certificate created with content type application/x-pem-file)');
-  }
+  const provider = readProviderApp(r);
 
   const ruleIds = r
     .string('HUNT_RULES', 't1587-002')
@@ -326,7 +351,6 @@ export function loadSettings(env: Env = process.env): Settings {
       azureTenantId,
       clientSecret,
       certificatePath,
-      certificatePem,
       timeoutMs: r.number('GRAPH_TIMEOUT_SECONDS', 120, { min: 1, max: 600 }) * 1000,
     },
     storage: readStorage(r),
@@ -340,7 +364,7 @@ export function loadSettings(env: Env = process.env): Settings {
       recentFindings: r.tableName('RECENT_FINDINGS_TABLE', 'recentfindings'),
       tenants: r.tableName('TENANTS_TABLE', 'tenants'),
     },
-    tenants: { jobsQueue: r.queueName('HUNT_JOBS_QUEUE', 'hunt-jobs') },
+    tenants: { jobsQueue: r.queueName('HUNT_JOBS_QUEUE', 'hunt-jobs'), ...provider },
     health: {
       failureThreshold: r.number('HEALTH_FAILURE_THRESHOLD', 3, { min: 1, max: 100 }),
       maxLagMs: r.minutes('HEALTH_MAX_LAG_MINUTES', 120, { min: 1 }),
@@ -408,7 +432,6 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
       clientId: settings.graph.clientId,
       clientSecret: settings.graph.clientSecret ? '(set)' : null,
       certificatePath: settings.graph.certificatePath ? '(set)' : null,
-      certificatePem: settings.graph.certificatePem ? '(set)' : null,
       timeoutMs: settings.graph.timeoutMs,
     },
     storage:
@@ -416,7 +439,11 @@ export function describeSettings(settings: Settings): Record<string, unknown> {
         ? { kind: 'identity', tableServiceUri: settings.storage.tableServiceUri, queueServiceUri: settings.storage.queueServiceUri }
         : { kind: 'connection-string', value: '(set)' },
     tables: settings.tables,
-    tenants: settings.tenants,
+    tenants: {
+      jobsQueue: settings.tenants.jobsQueue,
+      appClientId: settings.tenants.appClientId,
+      appCertificate: settings.tenants.appCertificatePem ? '(set)' : settings.tenants.appCertificateProblem,
+    },
     health: settings.health,
     incidents: settings.incidents,
     allowlist: { ...settings.allowlist },

@@ -2,7 +2,7 @@
  * Credentials of the provider pattern: ONE multi-tenant app registration, admin-consented in each
  * customer tenant, that authenticates in every customer tenant as itself. Per tenant this is a
  * `ClientCertificateCredential(customerTenantId, clientId, certificate)` with the deployment's
- * certificate (GRAPH_CLIENT_CERTIFICATE: a Key Vault certificate's PEM, or
+ * certificate (PROVIDER_APP_CERTIFICATE: a Key Vault certificate's PEM; locally also
  * GRAPH_CLIENT_CERTIFICATE_PATH), or a client secret read from the app setting the tenant names.
  * Each tenant keeps one credential and its tokens, reused until shortly before they expire, so
  * 200 tenants cost 200 token requests an hour, not one per query.
@@ -22,6 +22,8 @@ export interface ProviderApp {
   /** PEM text (private key + certificate), e.g. a Key Vault reference to the certificate's secret. */
   certificatePem: string | null;
   certificatePath: string | null;
+  /** Why the certificate setting holds no certificate (an unresolved Key Vault reference). */
+  certificateProblem?: string | null;
 }
 
 export type CredentialFactory = (options: TokenCredentialOptions) => TokenCredential;
@@ -109,10 +111,13 @@ export class TenantCredentials {
     const { app } = this.options;
     const authorityHost = resolveGraphEndpoint(tenant.graphBaseUrl).authorityHost;
     if (!app.clientId) {
-      throw new HuntingConfigurationError(`tenant '${tenant.key}': GRAPH_CLIENT_ID (the provider's multi-tenant app registration) is not set`);
+      throw new HuntingConfigurationError(`tenant '${tenant.key}': PROVIDER_APP_CLIENT_ID (the provider's multi-tenant app registration) is not set`);
     }
     if (tenant.credential.kind === 'secret') {
       const secret = this.options.secretSetting(tenant.credential.setting);
+      if (secret?.startsWith('@Microsoft.KeyVault(')) {
+        throw new HuntingConfigurationError(`tenant '${tenant.key}': the Key Vault reference in ${tenant.credential.setting} did not resolve (missing secret, or no access for the app's identity)`);
+      }
       if (!secret || secret.trim() === '') {
         throw new HuntingConfigurationError(
           `tenant '${tenant.key}': its client secret setting ${tenant.credential.setting} is not set (in Azure: an app setting holding a Key Vault reference)`,
@@ -127,7 +132,7 @@ export class TenantCredentials {
       return { kind: 'client-certificate', tenantId: tenant.entraTenantId, clientId: app.clientId, certificatePath: app.certificatePath, authorityHost };
     }
     throw new HuntingConfigurationError(
-      `tenant '${tenant.key}': no certificate for the provider app: set GRAPH_CLIENT_CERTIFICATE (Key Vault reference to the certificate) or GRAPH_CLIENT_CERTIFICATE_PATH`,
+      `tenant '${tenant.key}': no certificate for the provider app: ${app.certificateProblem ?? 'PROVIDER_APP_CERTIFICATE (Key Vault reference to the certificate) is not set'}`,
     );
   }
 }

@@ -48,7 +48,7 @@ export type OverridableSetting = (typeof OVERRIDABLE_SETTINGS)[number];
 
 /**
  * How the provider's multi-tenant app proves itself in this tenant: the deployment's certificate
- * (GRAPH_CLIENT_CERTIFICATE, from Key Vault), or a client secret held in the app setting named
+ * (PROVIDER_APP_CERTIFICATE, from Key Vault), or a client secret held in the app setting named
  * here. The registry never holds a secret, only where to find one.
  */
 export type TenantCredentialRef = { kind: 'certificate' } | { kind: 'secret'; setting: string };

@@ -37,8 +37,8 @@ beforeEach(() => {
     TENANTS_TABLE: uniqueName('tenants'),
     CHECKPOINTS_TABLE: uniqueName('ckpt'),
     TENANT_ID: 'default',
-    GRAPH_CLIENT_ID: APP,
-    GRAPH_CLIENT_CERTIFICATE: PEM,
+    PROVIDER_APP_CLIENT_ID: APP,
+    PROVIDER_APP_CERTIFICATE: PEM,
     NOTIFY_CHANNELS: CHANNELS,
     USER: 'alice',
   };

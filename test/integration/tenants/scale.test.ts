@@ -11,7 +11,8 @@ import { normaliseHuntingResults } from '../../../shared/hunting/graphClient';
 import { busyDeviceRows, spreadRows } from '../../../shared/hunting/tenantGraphServer';
 import type { HealthMessage } from '../../../shared/notify/message';
 import { huntJobFor, slotOf } from '../../../shared/tenants/jobs';
-import { createTenantWorld, hostQueueConcurrency, localTenantId, type TenantWorld } from '../../support/tenantHarness';
+import { configuredQueueConcurrency } from '../../../shared/demo/manyTenants';
+import { createTenantWorld, localTenantId, type TenantWorld } from '../../support/tenantHarness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const INTERVAL = 10 * 60_000;
@@ -31,7 +32,7 @@ test('200 tenants x 1 rule x ~50 rows: every tenant completes its cycle within o
 
   const fanned = await world.tick();
   expect(fanned.enqueued).toHaveLength(200);
-  const drained = await world.drain(hostQueueConcurrency());
+  const drained = await world.drain(configuredQueueConcurrency());
 
   expect(drained).toEqual({ handled: 200, failed: 0, poisoned: 0 });
   expect(world.results.filter((r) => r.outcome === 'succeeded')).toHaveLength(200);

@@ -140,12 +140,13 @@ describe('(c) infra/app/function.bicep', () => {
     expect(main).toContain(`param tenantName string = '${def('TENANT_ID')}'`);
     expect(main).toContain(`param graphBaseUrl string = '${def('GRAPH_BASE_URL')}'`);
     expect(main).toContain(`param notificationQueue string = '${def('NOTIFICATION_QUEUE')}'`);
+    expect(main).toContain(`param huntJobsQueue string = '${def('HUNT_JOBS_QUEUE')}'`);
     const storage = read('infra/app/storage.bicep');
     const tables = /var tableNames = \[([\s\S]*?)\]/.exec(storage)?.[1] ?? '';
     const created = [...tables.matchAll(/'([A-Za-z0-9]+)'/g)].map((m) => m[1]!).sort();
     const defaults = SETTINGS_REFERENCE.filter((s) => s.name.endsWith('_TABLE')).map((s) => s.default).sort();
     expect(created).toEqual(defaults);
-    expect(storage).toMatch(/var queueNames = \[\s*notificationQueue\s*'\$\{notificationQueue\}-poison'\s*\]/);
+    expect(storage).toMatch(/var queueNames = \[\s*notificationQueue\s*'\$\{notificationQueue\}-poison'\s*huntJobsQueue\s*'\$\{huntJobsQueue\}-poison'\s*\]/);
   });
 });
 

@@ -39,6 +39,7 @@ const REPLACEMENTS: [string, [string, string][]][] = [
   ],
   ['hunt-unhealthy.kql', [['let maxLag = 120m;', 'let maxLag = 240m;']]],
   ['delivery-failures.kql', []],
+  ['tenant-lag.kql', [['let maxLag = 30m;', 'let maxLag = 45m;']]],
   ['allowlist-change.kql', []],
 ];
 
@@ -59,7 +60,7 @@ beforeAll(() => {
 
 test('every query in infra/queries is valid KQL for the traces table', () => {
   const files = fs.readdirSync(queriesDir).filter((f) => f.endsWith('.kql'));
-  expect(files.sort()).toEqual(['allowlist-change.kql', 'delivery-failures.kql', 'hunt-cycles.kql', 'hunt-stopped.kql', 'hunt-unhealthy.kql']);
+  expect(files.sort()).toEqual(['allowlist-change.kql', 'delivery-failures.kql', 'hunt-cycles.kql', 'hunt-stopped.kql', 'hunt-unhealthy.kql', 'tenant-lag.kql']);
   for (const file of files) {
     expect({ file, errors: errorsOf(fs.readFileSync(path.join(queriesDir, file), 'utf8')) }).toEqual({ file, errors: [] });
   }
@@ -84,7 +85,7 @@ test('the alert rules are log alerts on Application Insights that fire on any re
   expect(bicep).toContain("'Microsoft.Insights/scheduledQueryRules@2023-12-01'");
   expect(bicep).toMatch(/scopes: \[\s*applicationInsightsId\s*\]/);
   expect(bicep).toMatch(/timeAggregation: 'Count'\s*operator: 'GreaterThan'\s*threshold: 0/);
-  expect(bicep.match(/suffix: '([a-z-]+)'/g)).toEqual(["suffix: 'hunt-stopped'", "suffix: 'hunt-unhealthy'", "suffix: 'delivery-failures'", "suffix: 'allowlist-change'"]);
+  expect(bicep.match(/suffix: '([a-z-]+)'/g)).toEqual(["suffix: 'hunt-stopped'", "suffix: 'hunt-unhealthy'", "suffix: 'delivery-failures'", "suffix: 'tenant-lag'", "suffix: 'allowlist-change'"]);
 });
 
 describe('the log lines the queries match are the ones the app writes', () => {
@@ -92,13 +93,13 @@ describe('the log lines the queries match are the ones the app writes', () => {
     expect(read('shared/hunt/cycle.ts')).toContain('`hunt ${run.ruleId} ${run.outcome}: ');
     const outcomes = /export type RunOutcome =([^;]+);/.exec(read('shared/hunt/runRecord.ts'))?.[1] ?? '';
     expect([...outcomes.matchAll(/'([a-z]+)'/g)].map((m) => m[1]).sort()).toEqual(['failed', 'partial', 'skipped', 'succeeded', 'throttled']);
-    for (const file of ['hunt-stopped.kql', 'hunt-unhealthy.kql', 'hunt-cycles.kql']) {
+    for (const file of ['hunt-stopped.kql', 'hunt-unhealthy.kql', 'hunt-cycles.kql', 'tenant-lag.kql']) {
       expect(fs.readFileSync(path.join(queriesDir, file), 'utf8')).toMatch(/\^hunt (\(\\S\+\) |\\S\+ )\((succeeded\|partial|succeeded\|partial\|skipped\|throttled\|failed)\):/);
     }
     // The JSON the "behind" check parses: contextLogger appends the properties as JSON text.
     expect(read('shared/app/logger.ts')).toMatch(/info: \(message, properties\) => context\.log\(message, properties \? JSON\.stringify\(properties\) : ''\)/);
     const summary = /function logSummary[\s\S]*?\n}/.exec(read('shared/hunt/cycle.ts'))?.[0] ?? '';
-    for (const field of ['checkpointAfter', 'runId', 'error', '...run.counts']) expect(summary).toContain(field);
+    for (const field of ['checkpointAfter', 'runId', 'error', '...run.counts', 'tenantId: run.tenantId']) expect(summary).toContain(field);
   });
 
   test('health alerts: "HUNT_HEALTH_ALERT: Hunting <ruleId> ..." logged as an error', () => {

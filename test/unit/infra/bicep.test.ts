@@ -247,6 +247,9 @@ test('data roles are scoped per table and queue, never to the whole data account
     ['table', 'allowlistaudit', 'storageTableDataReader'],
     ['queue', 'notificationQueue', 'storageQueueDataContributor'],
     ['queue', 'poisonQueue', 'storageQueueDataContributor'],
+    ['table', 'tenants', 'storageTableDataContributor'],
+    ['queue', 'huntJobsQueue', 'storageQueueDataContributor'],
+    ['queue', 'huntJobsPoisonQueue', 'storageQueueDataContributor'],
   ]);
   expect(dataRoles(rbac, 'apiDataRoles')).toEqual([
     ['table', 'allowlist', 'storageTableDataContributor'],
@@ -258,6 +261,8 @@ test('data roles are scoped per table and queue, never to the whole data account
   const operator = dataRoles(rbac, 'operatorDataRoles');
   expect(operator.length).toBeGreaterThan(0);
   expect(operator.filter(([, , role]) => !/Reader$/.test(role!))).toEqual([]);
+  // The one exception, a grant of its own: the operator edits the tenant registry with the CLI.
+  expect(dataRoles(rbac, 'operatorRegistryRoles')).toEqual([['table', 'tenants', 'storageTableDataContributor']]);
   // Every table named exists in storage.bicep.
   const tables = [...(/var tableNames = \[([\s\S]*?)\]/.exec(read('app/storage.bicep'))?.[1] ?? '').matchAll(/'(\w+)'/g)].map((m) => m[1]);
   for (const [kind, name] of [...dataRoles(rbac, 'huntingDataRoles'), ...dataRoles(rbac, 'apiDataRoles'), ...operator]) if (kind === 'table') expect(tables).toContain(name);

@@ -18,7 +18,7 @@ import { SETTINGS_REFERENCE } from '../../../shared/config/reference';
 import { QUERY_FILE, RULE_FILE } from '../../../shared/rules/loadRules';
 
 const root = path.resolve(__dirname, '../../..');
-const ENTRIES = ['allowlist', 'deliver', 'hunt'];
+const ENTRIES = ['allowlist', 'deliver', 'hunt', 'huntTenant'];
 
 let work: string;
 let outdir: string;
@@ -140,6 +140,10 @@ test('each bundle registers its functions with the worker, with settings the Bic
   expect(hunt.map((r) => r.name)).toEqual(['hunt']);
   expect(triggerOf(hunt[0]!)).toMatchObject({ type: 'timerTrigger', schedule: '%HUNT_SCHEDULE%', runOnStartup: false, useMonitor: true });
 
+  const huntTenant = loadWithWorker(path.join(outdir, 'huntTenant.js')).registered;
+  expect(huntTenant.map((r) => r.name)).toEqual(['huntTenant']);
+  expect(triggerOf(huntTenant[0]!)).toMatchObject({ type: 'queueTrigger', queueName: '%HUNT_JOBS_QUEUE%', connection: 'Storage' });
+
   const deliver = loadWithWorker(path.join(outdir, 'deliver.js')).registered;
   expect(deliver.map((r) => r.name)).toEqual(['deliver']);
   expect(triggerOf(deliver[0]!)).toMatchObject({ type: 'queueTrigger', queueName: '%NOTIFICATION_QUEUE%', connection: 'Storage' });
@@ -210,13 +214,13 @@ describe('the staged deployment packages (azure.yaml service dist folders)', () 
     for (const name of ['hunting', 'api']) expect(fs.existsSync(path.join(stageRoot, name, '.funcignore'))).toBe(false);
   });
 
-  test('hunting holds only host.json, package.json, the hunt and deliver bundles and the rules (no fixtures)', () => {
+  test('hunting holds only host.json, package.json, the hunt, huntTenant and deliver bundles and the rules (no fixtures)', () => {
     const ruleFiles = fs
       .readdirSync(path.join(root, 'rules'), { withFileTypes: true })
       .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
       .flatMap((d) => [`rules/${d.name}/${RULE_FILE}`, `rules/${d.name}/${QUERY_FILE}`]);
     expect(ruleFiles.length).toBeGreaterThan(0);
-    const expected = ['dist/bundle/deliver.js', 'dist/bundle/hunt.js', 'host.json', 'package.json', ...ruleFiles].sort();
+    const expected = ['dist/bundle/deliver.js', 'dist/bundle/hunt.js', 'dist/bundle/huntTenant.js', 'host.json', 'package.json', ...ruleFiles].sort();
     expect(filesOf(path.join(stageRoot, 'hunting'))).toEqual(expected);
   });
 
@@ -248,7 +252,7 @@ describe('the staged deployment packages (azure.yaml service dist folders)', () 
 
   test('each staged package registers only its own functions', () => {
     const names = (dir: string) => fs.readdirSync(path.join(stageRoot, dir, 'dist', 'bundle')).flatMap((f) => loadWithWorker(path.join(stageRoot, dir, 'dist', 'bundle', f)).registered.map((r) => r.name));
-    expect(names('hunting').sort()).toEqual(['deliver', 'hunt']);
+    expect(names('hunting').sort()).toEqual(['deliver', 'hunt', 'huntTenant']);
     expect(names('api').sort()).toEqual(['allowlistCollection', 'allowlistHistory', 'allowlistItem', 'allowlistPage', 'allowlistPageAsset', 'allowlistPageEntry', 'allowlistPreview', 'allowlistSuppressed']);
   });
 

@@ -72,11 +72,11 @@ test('one credential per tenant, built for that tenant, with the certificate or 
 
 test('what is missing is said by name, never the secret', () => {
   const credentials = new TenantCredentials({ app: { clientId: APP, certificatePem: null, certificatePath: null }, secretSetting: () => undefined });
-  expect(() => credentials.credentialFor(tenant('contoso'))).toThrow(/GRAPH_CLIENT_CERTIFICATE/);
+  expect(() => credentials.credentialFor(tenant('contoso'))).toThrow(/PROVIDER_APP_CERTIFICATE/);
   expect(() => credentials.credentialFor(tenant('x', { credential: { kind: 'secret', setting: 'TENANT_X_SECRET' } }))).toThrow(/TENANT_X_SECRET is not set/);
   const noApp = new TenantCredentials({ app: { clientId: null, certificatePem: 'pem', certificatePath: null }, secretSetting: () => undefined });
   expect(() => noApp.credentialFor(tenant('contoso'))).toThrow(HuntingConfigurationError);
-  expect(() => noApp.credentialFor(tenant('contoso'))).toThrow(/GRAPH_CLIENT_ID/);
+  expect(() => noApp.credentialFor(tenant('contoso'))).toThrow(/PROVIDER_APP_CLIENT_ID/);
 });
 
 test("the admin consent URL is the tenant's cloud authority, its tenant and the provider app", () => {

@@ -44,7 +44,7 @@ function healthPayload(event: HealthEvent): HealthPayload {
       : event.kind === 'recovered'
         ? `Hunting ${event.ruleId} recovered in tenant ${event.tenantId}`
         : event.kind === 'rows-rejected'
-          ? `Hunting ${event.ruleId} in tenant ${event.tenantId}: ${event.count} result row${event.count === 1 ? '' : 's'} could not be read and ${event.count === 1 ? 'was' : 'were'} skipped`
+          ? `Hunting ${event.ruleId}: ${event.count} result row${event.count === 1 ? '' : 's'} could not be read and ${event.count === 1 ? 'was' : 'were'} skipped`
           : `Hunting ${event.ruleId}: telemetry of tenant ${event.tenantId} older than Defender's retention was never hunted`;
   return {
     key,

@@ -57,30 +57,76 @@ function clamp(value: number, max: number): number {
   return Math.min(Math.max(value, 0), max);
 }
 
+/** What the raising reasons read of a story, gathered in one pass over its findings. */
+interface StoryFacts {
+  suspiciousParents: Set<string>;
+  anySuspicious: boolean;
+  writable: Set<string>;
+  anyTempFlag: boolean;
+  eku: boolean;
+  subjects: Set<string>;
+  exportedPfx: boolean;
+  rootImport: boolean;
+  publisherImport: boolean;
+}
+
+function storyFacts(findings: readonly Finding[]): StoryFacts {
+  const facts: StoryFacts = {
+    suspiciousParents: new Set(),
+    anySuspicious: false,
+    writable: new Set(),
+    anyTempFlag: false,
+    eku: false,
+    subjects: new Set(),
+    exportedPfx: false,
+    rootImport: false,
+    publisherImport: false,
+  };
+  for (const f of findings) {
+    if (f.flags.suspiciousParent) {
+      facts.anySuspicious = true;
+      const parent = f.parent.fileName;
+      if (parent && parent.trim() !== '') facts.suspiciousParents.add(parent);
+    }
+    const path = userWritablePath(f);
+    if (path !== null && path.trim() !== '') facts.writable.add(path);
+    if (f.flags.tempLocation) facts.anyTempFlag = true;
+    if (f.certificate.codeSigningEku) facts.eku = true;
+    const subject = f.certificate.subject;
+    if (subject && subject.trim() !== '') facts.subjects.add(subject);
+    if (f.action === 'export-pfx') facts.exportedPfx = true;
+    if (f.action === 'import-store') {
+      const trust = trustImportOf(f);
+      if (trust === 'root') facts.rootImport = true;
+      else if (trust === 'publisher') facts.publisherImport = true;
+    }
+  }
+  return facts;
+}
+
 /** The reasons that raise the rating, chain excluded (it is applied on top, see below). */
 function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
   const reasons: ScoreReason[] = [];
+  const facts = storyFacts(findings);
 
-  const suspicious = findings.filter((f) => f.flags.suspiciousParent);
-  if (suspicious.length > 0) {
-    const parents = distinct(suspicious.map((f) => f.parent.fileName));
+  if (facts.anySuspicious) {
+    const parents = [...facts.suspiciousParents];
     const named = parents.length > 0 ? ` (${quoteList(parents)})` : '';
     reasons.push(reason('suspicious-parent', `Started by a parent process unusual for certificate tooling${named}.`, 1, 1));
   }
 
-  const writable = distinct(findings.map(userWritablePath));
-  if (writable.length > 0 || findings.some((f) => f.flags.tempLocation)) {
-    const where = writable.length > 0 ? ` (${quoteList(writable, 2)})` : '';
+  if (facts.writable.size > 0 || facts.anyTempFlag) {
+    const where = facts.writable.size > 0 ? ` (${quoteList([...facts.writable], 2)})` : '';
     reasons.push(reason('user-writable-path', `Runs from or writes to a temporary or user-writable location${where}.`, 1, 0));
   }
 
-  if (findings.some((f) => f.certificate.codeSigningEku)) {
+  if (facts.eku) {
     reasons.push(
       reason('code-signing-eku', 'The certificate requests the code-signing usage (EKU 1.3.6.1.5.5.7.3.3): it is made to sign code.', 0, 1),
     );
   }
 
-  for (const subject of distinct(findings.map((f) => f.certificate.subject))) {
+  for (const subject of facts.subjects) {
     const imitation = detectVendorImitation(subject);
     if (!imitation) continue;
     const how = imitation.kind === 'exact' ? `uses the name of ${imitation.vendor}` : `imitates ${imitation.vendor} ('${imitation.matched}')`;
@@ -88,17 +134,15 @@ function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
     break;
   }
 
-  if (findings.some((f) => f.action === 'export-pfx')) {
+  if (facts.exportedPfx) {
     reasons.push(reason('exported-pfx', 'The certificate and its private key were exported to a PFX file: the key leaves the store.', 1, 0));
   }
-
-  const imports = findings.map(trustImportOf);
-  if (imports.includes('root')) {
+  if (facts.rootImport) {
     reasons.push(
       reason('root-store-import', 'A certificate was imported into the trusted root store: the device now trusts what it signs.', 1, 1),
     );
   }
-  if (imports.includes('publisher')) {
+  if (facts.publisherImport) {
     reasons.push(
       reason('trusted-publisher-import', 'A certificate was imported into TrustedPublisher: code it signs runs without prompts.', 1, 0),
     );

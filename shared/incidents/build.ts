@@ -75,7 +75,7 @@ export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext): Incide
   const last = findings[findings.length - 1];
   if (!first || !last) throw new Error(`story ${draft.incidentId} has no findings`);
   const rule = ctx.rules?.get(draft.ruleId) ?? ctx.rule;
-  const chainLink = storyChain(findings, ctx.chainWindowMs ?? DEFAULT_CHAIN_WINDOW_MS);
+  const chainLink = storyChain(findings, ctx.chainWindowMs ?? DEFAULT_CHAIN_WINDOW_MS, draft.times);
   const chain = chainLink !== null;
   const deviceSource = findings.find((f) => f.device.id) ?? first;
   const device = { id: deviceSource.device.id, name: deviceSource.device.name };
@@ -85,8 +85,8 @@ export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext): Incide
   const params = storyParams(ctx.story);
 
   const padding = ctx.huntingLinkPaddingMs ?? DEFAULT_HUNTING_LINK_PADDING_MS;
-  const firstMs = Math.min(draft.firstSeen, findingTime(first));
-  const lastMs = Math.max(draft.lastSeen, findingTime(last));
+  const firstMs = Math.min(draft.firstSeen, draft.times[0] ?? findingTime(first));
+  const lastMs = Math.max(draft.lastSeen, draft.times[draft.times.length - 1] ?? findingTime(last));
   const linkWindow = {
     start: new Date(firstMs - padding),
     // A window ending in the future is legal but odd in the portal; stop at "now".

@@ -107,10 +107,10 @@ const MAX_CREATIONS_PER_USE = 64;
  * `linkedBy` is the strongest evidence over those links. The creation side is every creation-side
  * step of the story (creations, PFX exports, key conversions).
  */
-export function storyChain(findings: readonly Finding[], chainWindowMs: number = DEFAULT_CHAIN_WINDOW_MS): ChainLink | null {
+export function storyChain(findings: readonly Finding[], chainWindowMs: number = DEFAULT_CHAIN_WINDOW_MS, knownTimes?: readonly number[]): ChainLink | null {
   assertWindow('chainWindowMs', chainWindowMs);
-  // Stories hand their findings over in time order; sort only when they are not.
-  let times = findings.map(findingTime);
+  // Stories hand their findings over in time order, with their times; sort only when they are not.
+  let times: readonly number[] = knownTimes && knownTimes.length === findings.length ? knownTimes : findings.map(findingTime);
   let sorted: readonly Finding[] = findings;
   for (let i = 1; i < times.length; i++) {
     const a = findings[i - 1];

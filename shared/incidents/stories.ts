@@ -83,6 +83,8 @@ export interface StoryDraft {
   known: KnownStory | null;
   /** Every finding known of the story (remembered steps and this batch's), time order. */
   findings: Finding[];
+  /** Event times (ms) of `findings`, index for index: read once, here. */
+  times: number[];
   /** This batch's findings in the story, time order. */
   fresh: Finding[];
   firstSeen: number;
@@ -166,6 +168,12 @@ function rootOf(cluster: Cluster): Cluster {
     c = next;
   }
   return root;
+}
+
+/** Adds the cluster's root to the candidates, once, when joining it keeps the story within its span. */
+function consider(candidates: Cluster[], cluster: Cluster, t: number, maxSpanMs: number): void {
+  const root = rootOf(cluster);
+  if (!candidates.includes(root) && spanWith(root, t) <= maxSpanMs) candidates.push(root);
 }
 
 function spanWith(cluster: Cluster, t: number): number {
@@ -260,26 +268,24 @@ function storiesOfBucket(
   }
   const knownClusters = [...clusters];
 
-  let previous: { cluster: Cluster; t: number; id: string } | null = null;
+  let previousCluster: Cluster | null = null;
+  let previousT = 0;
+  let previousId = '';
   const candidates: Cluster[] = [];
   for (const entry of bucket.fresh.sort(compareEntries)) {
     const { t, keys } = entry;
     // The same row twice in one batch (paging, overlapping windows): ids carry the event time,
     // so after sorting a repeat is next to its first copy.
-    if (previous && previous.t === t && previous.id === entry.finding.id) continue;
+    if (previousCluster && previousT === t && previousId === entry.finding.id) continue;
     candidates.length = 0;
-    const consider = (cluster: Cluster): void => {
-      const root = rootOf(cluster);
-      if (!candidates.includes(root) && spanWith(root, t) <= maxSpanMs) candidates.push(root);
-    };
-    if (previous && t - previous.t <= gapMs) consider(previous.cluster);
+    if (previousCluster && t - previousT <= gapMs) consider(candidates, previousCluster, t, maxSpanMs);
     for (const key of keys) {
       const cluster = byMaterial.get(key);
       if (!cluster) continue;
       const named = rootOf(cluster).materials.get(key);
-      if (named !== undefined && Math.abs(t - named) <= windowMs) consider(cluster);
+      if (named !== undefined && Math.abs(t - named) <= windowMs) consider(candidates, cluster, t, maxSpanMs);
     }
-    for (const cluster of knownClusters) if (nearKnown(rootOf(cluster), t, gapMs)) consider(cluster);
+    for (const cluster of knownClusters) if (nearKnown(rootOf(cluster), t, gapMs)) consider(candidates, cluster, t, maxSpanMs);
 
     let target: Cluster;
     if (candidates.length === 0) {
@@ -309,7 +315,9 @@ function storiesOfBucket(
       if ((target.materials.get(key) ?? -Infinity) < t) target.materials.set(key, t);
       byMaterial.set(key, target);
     }
-    previous = { cluster: target, t, id: entry.finding.id };
+    previousCluster = target;
+    previousT = t;
+    previousId = entry.finding.id;
   }
 
   const roots = clusters.filter((c) => c.mergedInto === null);
@@ -329,6 +337,7 @@ function storiesOfBucket(
     const fresh = cluster.fresh.map((e) => e.finding);
     const remembered = known ? (rememberedBy.get(known.incidentId) ?? []) : [];
     const findings = remembered.length > 0 ? sortFindings([...remembered, ...fresh]) : fresh;
+    const times = remembered.length > 0 ? findings.map(findingTime) : cluster.fresh.map((e) => e.t);
     const files = new Set(known?.files ?? []);
     let fileCount = known?.fileCount ?? 0;
     for (const entry of cluster.fresh) {
@@ -347,6 +356,7 @@ function storiesOfBucket(
       actorKey: bucket.actor,
       known,
       findings,
+      times,
       fresh,
       firstSeen: cluster.first,
       lastSeen: cluster.last,

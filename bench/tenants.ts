@@ -26,6 +26,8 @@ export interface TenantsRun {
   seconds: number;
   tenantsPerMinute: number;
   tenantsPerMinutePerWorker: number;
+  /** CPU of this process (the workers; Azurite is another process) per tenant job. */
+  cpuMsPerTenant: number;
   failed: number;
 }
 
@@ -52,11 +54,14 @@ async function runOnce(azurite: AzuriteInstance, tenants: number, rows: number, 
     for (let i = 0; i < tenants; i++) await world.addTenant({ key: `tenant-${String(i).padStart(4, '0')}`, tid: localTenantId(i + 1), rows: data });
     await world.tick();
     const started = now();
+    const cpu = process.cpuUsage();
     const drained = await world.drain(workers);
     const seconds = (now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const cpuMsPerTenant = (used.user + used.system) / 1000 / Math.max(1, drained.handled);
     const failed = world.results.filter((r) => r.outcome !== 'succeeded').length + drained.failed;
     const tenantsPerMinute = (drained.handled / seconds) * 60;
-    return { workers, tenants: drained.handled, seconds, tenantsPerMinute, tenantsPerMinutePerWorker: tenantsPerMinute / workers, failed };
+    return { workers, tenants: drained.handled, seconds, tenantsPerMinute, tenantsPerMinutePerWorker: tenantsPerMinute / workers, cpuMsPerTenant, failed };
   } finally {
     await world.close();
   }
@@ -69,7 +74,10 @@ export async function benchTenants(options: { tenants: number; rows: number; wor
   try {
     for (const workers of [...options.workers, configured]) {
       const run = await runOnce(azurite, options.tenants, options.rows, workers);
-      log(`tenants: ${run.tenants} tenants with ${workers} worker(s) in ${fmt(run.seconds, 1)} s: ${fmt(run.tenantsPerMinute, 0)} tenants/min, ${fmt(run.tenantsPerMinutePerWorker, 1)} per worker${run.failed ? `, ${run.failed} FAILED` : ''}`);
+      log(
+        `tenants: ${run.tenants} tenants with ${workers} worker(s) in ${fmt(run.seconds, 1)} s: ${fmt(run.tenantsPerMinute, 0)} tenants/min, ` +
+          `${fmt(run.tenantsPerMinutePerWorker, 1)} per worker, ${fmt(run.cpuMsPerTenant, 0)} ms CPU per tenant${run.failed ? `, ${run.failed} FAILED` : ''}`,
+      );
       runs.push(run);
     }
   } finally {
@@ -83,7 +91,7 @@ export async function benchTenants(options: { tenants: number; rows: number; wor
     unit: '/min',
     target: '-',
     pass: null,
-    note: `${fmt(run.tenantsPerMinute, 0)} tenants/min in all${one && run !== one ? `, ${fmt(run.tenantsPerMinute / one.tenantsPerMinute, 2)}x one worker` : ''}`,
+    note: `${fmt(run.tenantsPerMinute, 0)} tenants/min in all${one && run !== one ? `, ${fmt(run.tenantsPerMinute / one.tenantsPerMinute, 2)}x one worker` : ''}, ${fmt(run.cpuMsPerTenant, 0)} ms CPU/tenant`,
   }));
   const atConfigured = runs[runs.length - 1];
   if (atConfigured) {
@@ -101,7 +109,8 @@ export async function benchTenants(options: { tenants: number; rows: number; wor
     rows,
     raw: { rowsPerTenant: options.rows, configuredConcurrency: configured, runs },
     notes: [
-      `tenants: ${options.tenants} tenants x 1 rule x ${options.rows} rows, one job per tenant through the hunt-jobs queue; workers in this process share one Azurite (the queue trigger's instances would each have their own CPU)`,
+      `tenants: ${options.tenants} tenants x 1 rule x ${options.rows} rows, one job per tenant through the hunt-jobs queue. The workers share this process's event loop and one Azurite, ` +
+        `so on a machine whose CPU they already fill more workers cannot add throughput; in Azure each instance brings its own CPU, and the queue trigger adds instances`,
     ],
   };
 }

@@ -89,7 +89,8 @@ export class StorageFactory {
 /** Creates each table once per process; Azure answers 409 when it exists, which is fine. */
 const ensured = new Set<string>();
 export async function ensureTable(client: TableClient): Promise<TableClient> {
-  const key = `${client.url}`;
+  // client.url is the account's table endpoint: the table name makes the key.
+  const key = `${client.url}/${client.tableName}`;
   if (!ensured.has(key)) {
     await client.createTable();
     ensured.add(key);

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RestError, type TableClient } from '@azure/data-tables';
+import { ensureTable } from '../storage/clients';
 import { escapeKey, unescapeKey } from '../storage/keys';
 import {
   applyTenantPatch,
@@ -170,19 +171,11 @@ export interface ChangeContext {
 }
 
 export class TenantStore {
-  private ready: Promise<void> | undefined;
-
   constructor(readonly table: TableClient) {}
 
-  ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
+  /** Creates the table once per process (idempotent). */
+  async ensure(): Promise<void> {
+    await ensureTable(this.table);
   }
 
   /** Every registry entry, by key; rows that cannot be read are reported, never dropped silently. */

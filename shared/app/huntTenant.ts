@@ -12,6 +12,7 @@ import { ConfigError, type Settings } from '../config/settings';
 import type { RunRecord } from '../hunt/runRecord';
 import type { Channel } from '../notify/channels';
 import type { DeliveryQueuePort } from '../notify/queue';
+import { loadRules } from '../rules/loadRules';
 import type { RuleDefinition } from '../rules/rule';
 import type { StoragePolicy } from '../storage/clients';
 import { diagnoseRunError, type TenantProblem } from '../tenants/diagnose';
@@ -71,12 +72,16 @@ export function createTenantHunts(options: TenantHuntOptions): TenantHunts {
   const { services } = options;
   /** Runtimes per tenant, rebuilt when the registry entry changes (its ETag). */
   const runtimes = new Map<string, { etag: string | null; runtime: HuntRuntime }>();
+  // Loaded once for every tenant's runtime (each would otherwise read rules/ again).
+  const rules = options.rules ?? loadRules();
   let storageReady: Promise<void> | null = null;
 
   function runtimeFor(tenant: Tenant, log: Logger): HuntRuntime {
     const cached = runtimes.get(tenant.key);
     if (cached && cached.etag === tenant.etag) return cached.runtime;
     const settings = settingsForTenant(options.env, tenant);
+    const unknown = settings.ruleIds.filter((id) => !rules.some((rule) => rule.id === id));
+    if (unknown.length > 0) throw new ConfigError([`the tenant's rules name ${unknown.join(', ')}, not in rules/ (known: ${rules.map((r) => r.id).join(', ')})`]);
     const runtime = createHuntRuntime({
       settings,
       log,
@@ -85,7 +90,7 @@ export function createTenantHunts(options: TenantHuntOptions): TenantHunts {
       clock,
       source: services.sourceFor(tenant),
       pacer: services.counters.forTenant(tenant.key, quotaPolicy(settings.hunt.maxCallsPerMinute)),
-      ...(options.rules ? { rules: options.rules } : {}),
+      rules,
       ...(options.storagePolicies ? { storagePolicies: options.storagePolicies } : {}),
       ...(options.random ? { random: options.random } : {}),
     });

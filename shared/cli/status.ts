@@ -5,7 +5,7 @@
  * settings, from its checkpoints and run records.
  */
 import { createTenantServices } from '../app/tenants';
-import { loadSettings } from '../config/settings';
+import { ConfigError, loadSettings } from '../config/settings';
 import { CheckpointStore } from '../hunt/checkpointStore';
 import { StorageFactory } from '../storage/clients';
 import { formatLagTable, lagRowOf, type LagRow } from '../tenants/lag';
@@ -62,20 +62,27 @@ export async function runStatusCommand(argv: string[], io: CliIo): Promise<numbe
 
   const rows: LagRow[] = [];
   for (const tenant of tenants) {
-    const tenantSettings = mode.kind === 'single' ? settings : settingsForTenant(io.env, tenant);
-    const ruleIds = tenantSettings.ruleIds;
+    let tenantSettings = settings;
+    let configProblem: string | null = null;
+    try {
+      if (mode.kind === 'registry') tenantSettings = settingsForTenant(io.env, tenant);
+    } catch (error) {
+      // One tenant's bad override must not hide every other tenant's line.
+      if (!(error instanceof ConfigError)) throw error;
+      configProblem = `configuration: ${error.problems.join('; ')}`;
+    }
+    const ruleIds = tenant.ruleIds ?? tenantSettings.ruleIds;
     const states = await Promise.all(ruleIds.map((ruleId) => checkpoints.read(tenant.key, ruleId)));
     const policy = quotaPolicy(tenantSettings.hunt.maxCallsPerMinute);
-    rows.push(
-      lagRowOf({
-        tenant,
-        checkpoints: states,
-        status: statuses.get(tenant.key) ?? (await statusFromRuns(checkpoints, tenant.key, ruleIds)),
-        quota: await services.counters.forTenant(tenant.key, policy).current(now.getTime()),
-        limit: policy.maxCallsPerMinute,
-        now,
-      }),
-    );
+    const row = lagRowOf({
+      tenant,
+      checkpoints: states,
+      status: statuses.get(tenant.key) ?? (await statusFromRuns(checkpoints, tenant.key, ruleIds)),
+      quota: await services.counters.forTenant(tenant.key, policy).current(now.getTime()),
+      limit: policy.maxCallsPerMinute,
+      now,
+    });
+    rows.push(configProblem ? { ...row, lastError: configProblem } : row);
   }
   if (flags.has('json')) {
     io.stdout(`${JSON.stringify({ mode: mode.kind, at: now.toISOString(), tenants: rows, unreadable: mode.kind === 'registry' ? mode.unreadable : [] })}\n`);

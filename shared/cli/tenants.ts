@@ -9,10 +9,12 @@ import { createTenantServices, type TenantServices } from '../app/tenants';
 import { loadSettings, type Settings } from '../config/settings';
 import { GRAPH_CLOUDS, type GraphCloudName } from '../hunting/clouds';
 import { parseChannels } from '../notify/channels';
+import { loadRules } from '../rules/loadRules';
 import { adminConsentUrl } from '../tenants/credentials';
 import type { ProbeResult } from '../tenants/probe';
 import { TenantConflictError, TenantExistsError, TenantNotFoundError } from '../tenants/store';
-import { TenantValidationError, type Tenant, type TenantCredentialRef, type TenantPatch } from '../tenants/tenant';
+import { checkTenantSettings } from '../tenants/registry';
+import { applyTenantPatch, TenantValidationError, validateTenantInput, type Tenant, type TenantCredentialRef, type TenantFields, type TenantPatch } from '../tenants/tenant';
 import { parseOptions, UsageError, type CliIo } from './io';
 
 export const TENANTS_USAGE = `Usage: codesign-hunt tenants <subcommand> [options]
@@ -169,6 +171,17 @@ function checkChannels(settings: Settings, channelIds: readonly string[], io: Cl
   if (missing.length > 0) throw new TenantValidationError([{ field: 'channelIds', message: `not in NOTIFY_CHANNELS: ${missing.join(', ')} (known: ${known.join(', ')})` }]);
 }
 
+/** An override out of range is refused before it is written, with the setting's own message. */
+function refuseBadSettings(io: CliIo, fields: TenantFields): void {
+  const known = loadRules().map((rule) => rule.id);
+  const unknownRules = (fields.ruleIds ?? []).filter((id) => !known.includes(id));
+  const problems = [
+    ...checkTenantSettings(io.env, fields),
+    ...(unknownRules.length > 0 ? [{ field: 'ruleIds', message: `not in rules/: ${unknownRules.join(', ')} (known: ${known.join(', ')})` }] : []),
+  ];
+  if (problems.length > 0) throw new TenantValidationError(problems);
+}
+
 function describe(tenant: Tenant): string {
   const credential = tenant.credential.kind === 'secret' ? `secret:${tenant.credential.setting}` : 'certificate';
   const overrides = Object.entries(tenant.overrides).map(([k, v]) => `${k}=${v}`);
@@ -224,19 +237,20 @@ async function addCommand(argv: string[], io: CliIo): Promise<number> {
   const { settings, services } = await open(io);
   const channelIds = values.channels ? list(values.channels) : [];
   checkChannels(settings, channelIds, io);
-  const tenant = await services.store.add(
-    {
-      key,
-      entraTenantId: values['entra-tenant'],
-      displayName: values.name,
-      graphBaseUrl: graphBaseUrlOf(values),
-      ruleIds: values.rules ? list(values.rules) : null,
-      channelIds,
-      credential: credentialOf(values, flags),
-      overrides: overridesOf(sets.values, []),
-    },
-    { actor: actorOf(values, io), now: new Date(), reason: values.reason },
-  );
+  const input = {
+    key,
+    entraTenantId: values['entra-tenant'],
+    displayName: values.name,
+    graphBaseUrl: graphBaseUrlOf(values),
+    ruleIds: values.rules ? list(values.rules) : null,
+    channelIds,
+    credential: credentialOf(values, flags),
+    overrides: overridesOf(sets.values, []),
+  };
+  const checked = validateTenantInput(input);
+  if (!checked.ok) throw new TenantValidationError(checked.errors);
+  refuseBadSettings(io, checked.value);
+  const tenant = await services.store.add(input, { actor: actorOf(values, io), now: new Date(), reason: values.reason });
   printTenant(tenant, io, flags.has('json'));
   if (!flags.has('json') && settings.tenants.appClientId) {
     io.stderr(
@@ -268,6 +282,9 @@ async function updateCommand(argv: string[], io: CliIo): Promise<number> {
   if (overrides) patch.overrides = overrides;
   if (Object.keys(patch).length === 0) throw new UsageError('update needs at least one change');
   if (patch.channelIds) checkChannels(settings, patch.channelIds, io);
+  const patched = applyTenantPatch(await services.store.require(key), patch);
+  if (!patched.ok) throw new TenantValidationError(patched.errors);
+  refuseBadSettings(io, patched.value);
   const tenant = await services.store.update(key, patch, { actor: actorOf(values, io), now: new Date(), reason: values.reason, ...(values['if-match'] ? { ifMatch: values['if-match'] } : {}) });
   printTenant(tenant, io, flags.has('json'));
   return 0;

@@ -5,10 +5,10 @@
  * tenant, the registry is the list, and each tenant hunts with the deployment's settings plus its
  * own overrides, its own cloud, rules and channels.
  */
-import { loadSettings, type Settings } from '../config/settings';
+import { ConfigError, loadSettings, type Settings } from '../config/settings';
 import type { Channel } from '../notify/channels';
 import type { TenantStore, UnreadableTenant } from './store';
-import type { Tenant } from './tenant';
+import type { FieldError, Tenant, TenantFields } from './tenant';
 
 export type TenantMode =
   | { kind: 'single'; tenant: Tenant }
@@ -57,6 +57,20 @@ export function settingsForTenant(env: Record<string, string | undefined>, tenan
     GRAPH_TENANT_ID: tenant.entraTenantId,
     ...(tenant.ruleIds ? { HUNT_RULES: tenant.ruleIds.join(',') } : {}),
   });
+}
+
+/**
+ * The problems the tenant's settings would have (an override out of range, a rule that does not
+ * exist is checked by the hunt): what `tenants add/update` refuses before anything is written.
+ */
+export function checkTenantSettings(env: Record<string, string | undefined>, fields: TenantFields): FieldError[] {
+  try {
+    settingsForTenant(env, { ...fields, paused: null, createdAt: '', createdBy: '', updatedAt: '', updatedBy: '', etag: null });
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems.map((message) => ({ field: 'overrides', message }));
+  }
 }
 
 export class UnknownChannelError extends Error {

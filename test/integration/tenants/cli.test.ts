@@ -74,6 +74,9 @@ test('add, update, pause, resume, remove, history: the whole registry life of a 
 
   expect((await run('tenants', 'update', 'contoso', '--unset', 'HUNT_MAX_CALLS_PER_MINUTE', '--channels', 'soc')).stdout).toMatch(/channels=soc {2}certificate$/m);
   expect((await run('tenants', 'update', 'contoso', '--set', 'Storage=x')).stderr).toMatch(/overrides.Storage: cannot be set per tenant/);
+  expect((await run('tenants', 'update', 'contoso', '--rules', 't1587-002,no-such-rule')).stderr).toMatch(/ruleIds: not in rules\/: no-such-rule/);
+  const outOfRange = await run('tenants', 'update', 'contoso', '--set', 'HUNT_MAX_CALLS_PER_MINUTE=90');
+  expect(outOfRange).toMatchObject({ code: 1, stderr: expect.stringMatching(/HUNT_MAX_CALLS_PER_MINUTE must be a number between 1 and 45/) });
   expect((await run('tenants', 'pause', 'contoso'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/--reason/) });
   expect((await run('tenants', 'pause', 'contoso', '--reason', 'contract renewal')).stdout).toMatch(/paused/);
   const status = JSON.parse((await run('status', '--json')).stdout) as { tenants: { tenant: string; state: string; lastError: string | null }[] };

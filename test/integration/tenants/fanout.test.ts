@@ -164,6 +164,24 @@ test('a worker killed mid-job loses nothing: the job reappears after its visibil
   expect(await summary('alpha')).toEqual(control);
 });
 
+test("a tenant whose own configuration is wrong gets its alert and status; the job is not retried, the others are hunted", async () => {
+  await world.addTenant({ key: 'alpha', tid: localTenantId(1), rows: ROWS, entry: { ruleIds: ['no-such-rule'] } });
+  await world.addTenant({ key: 'bravo', tid: localTenantId(2), rows: ROWS, entry: { channelIds: ['no-such-channel'] } });
+  await world.addTenant({ key: 'charlie', tid: localTenantId(3), rows: ROWS });
+  await world.tick();
+  expect(await world.drain(2)).toMatchObject({ handled: 3, failed: 0 });
+  expect(world.results.map((r) => [r.job.tenant, r.outcome]).sort()).toEqual([
+    ['alpha', 'failed'],
+    ['bravo', 'failed'],
+    ['charlie', 'succeeded'],
+  ]);
+  const statuses = await world.fanOut.services.statuses.readAll();
+  expect(statuses.get('alpha')).toMatchObject({ lastProblem: 'configuration', lastError: expect.stringMatching(/no-such-rule/) });
+  expect(statuses.get('bravo')).toMatchObject({ lastProblem: 'configuration', lastError: expect.stringMatching(/no-such-channel/) });
+  const alerts = world.log.records.filter((r) => r.message.startsWith('HUNT_HEALTH_ALERT: Hunting tenant'));
+  expect(alerts.map((r) => r.properties?.tenantId).sort()).toEqual(['alpha', 'bravo']);
+});
+
 test('an unreadable job goes to the poison queue', async () => {
   await world.fanOut.jobs.ensure();
   await world.fanOut.jobs.queue.sendMessage(Buffer.from('{"v":1,"tenant":"../etc"}').toString('base64'));

@@ -8,8 +8,9 @@
  * the link shows the same rows whatever time-range picker the portal applies; `timeRangeId=month`
  * keeps the picker wide enough (advanced hunting keeps 30 days).
  */
-import { constants as zlibConstants, crc32, deflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import type { IncidentLinks } from '../model/incident';
+import { crc32 } from './crc32';
 
 export const DEFAULT_PORTAL_BASE_URL = 'https://security.microsoft.com';
 
@@ -61,7 +62,7 @@ export function encodeHuntingQueryParts(prefix: string, tail: string, options: {
   const head = compressedPrefix(prefix, options.trimPrefixEnd === true);
   const tailBytes = Buffer.from(tail, 'utf16le');
   const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(tailBytes, head.crc) >>> 0, 0);
+  trailer.writeUInt32LE(crc32(tailBytes, head.crc), 0);
   trailer.writeUInt32LE((head.bytes + tailBytes.length) % 2 ** 32, 4);
   return Buffer.concat([GZIP_HEADER, head.deflated, deflateRawSync(tailBytes, { level: 1 }), trailer]).toString('base64');
 }

@@ -8,24 +8,25 @@
 export const CODE_SIGNING_OID = '1.3.6.1.5.5.7.3.3';
 
 const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
-const isHex = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-const isAlnum = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 
 /**
  * The first run of exactly 40 hex digits not glued to other letters or digits: a SHA-1
  * certificate thumbprint. Longer runs (SHA-256 hashes, base64) do not count.
  */
 export function findThumbprint(text: string): string | null {
+  // Character codes rather than one-character strings: this runs over every argument of a line.
   let runStart = -1;
   let allHex = true;
   for (let i = 0; i <= text.length; i++) {
-    const ch = text[i];
-    if (ch !== undefined && isAlnum(ch)) {
+    const code = i < text.length ? text.charCodeAt(i) : -1;
+    const digit = code >= 48 && code <= 57;
+    const lower = (code | 0x20) >= 97 && (code | 0x20) <= 122;
+    if (digit || lower) {
       if (runStart < 0) {
         runStart = i;
         allHex = true;
       }
-      if (!isHex(ch)) allHex = false;
+      if (!digit && (code | 0x20) > 102) allHex = false;
       continue;
     }
     if (runStart >= 0 && allHex && i - runStart === 40) return text.slice(runStart, i);

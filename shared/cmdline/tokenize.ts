@@ -137,6 +137,8 @@ function runScanner(special: readonly string[], blanksEndRuns: boolean): (text: 
   };
 }
 const argvRun = runScanner(['\\', '\n', '\r', ...DOUBLE_QUOTES, ...SINGLE_QUOTES], true);
+/** Inside double quotes only backslashes and double quotes mean something: blanks are text. */
+const argvQuotedRun = runScanner(['\\', ...DOUBLE_QUOTES], false);
 const cmdRun = runScanner(['\\', '"', '^', '&', '|', '\n', '\r', ';'], false);
 const powershellRun = runScanner(
   ['\n', '\r', ';', '|', '&', '#', '<', '`', '@', '$', '(', ')', '{', '}', ...DOUBLE_QUOTES, ...SINGLE_QUOTES],
@@ -145,8 +147,10 @@ const powershellRun = runScanner(
 
 /** Index of the last single-quote-like character, so an unmatched quote is detected in O(1). */
 function lastSingleQuote(text: string): number {
-  for (let i = text.length - 1; i >= 0; i--) if (isSingleQuote(text[i])) return i;
-  return -1;
+  // One native search per quote character beats a per-character test on long lines.
+  let last = -1;
+  for (const quote of SINGLE_QUOTES) last = Math.max(last, text.lastIndexOf(quote));
+  return last;
 }
 
 /**
@@ -209,7 +213,7 @@ export function splitArgv(text: string, limit = Infinity): Word[] {
         continue;
       }
       // Copy the run of ordinary characters at once rather than one by one.
-      const j = argvRun(text, i + 1);
+      const j = inDouble ? argvQuotedRun(text, i + 1) : argvRun(text, i + 1);
       word.add(text.slice(i, j), inDouble ? 'quoted' : 'bare');
       i = j;
     }

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseCommandLine } from '../cmdline/parse';
+import { mentionsCodeSigningOid } from '../cmdline/scan';
 import type { HuntingQueryResults, HuntingSchemaColumn } from '../hunting/types';
 import { resolveBranch, TOOL_BRANCH } from '../model/branches';
 import {
@@ -129,6 +130,14 @@ function answerColumns(schema: readonly HuntingSchemaColumn[] | undefined): ((ro
     return key in row ? row[key] : lookupIgnoringCase(row, name);
   };
 }
+
+/**
+ * The longest head of a command line the parser reads. cmd.exe runs lines of at most 8,191
+ * characters; a process may be started with up to 32,767, and an attacker can send such lines by
+ * the thousand, each new, to make every cycle expensive (issue #15). The finding keeps the whole
+ * line; the rest is not read for certificate facts, and `inputIssues` says so.
+ */
+export const MAX_PARSED_COMMAND_LINE = 8192;
 
 /** Distinct (command line, image names) parsed per answer before the memo starts over. */
 export const PARSE_MEMO_LIMIT = 20_000;
@@ -308,8 +317,9 @@ function shiftSeverity(base: Severity, delta: number): Severity {
  * A first, per-finding severity; incidents re-score with reasons (shared/enrich). Verification
  * and unrelated certutil use are informational; the seed's flags raise.
  */
-function findingSeverity(base: Severity, finding: Pick<Finding, 'action' | 'flags' | 'certificate'>): Severity {
-  if (finding.action === 'verify' || finding.action === 'other') return shiftSeverity(base, -1);
+function findingSeverity(base: Severity, finding: Pick<Finding, 'action' | 'flags' | 'certificate'>, partlyRead: boolean): Severity {
+  // A line read only in part may do more after the cut: the head alone never lowers it.
+  if ((finding.action === 'verify' || finding.action === 'other') && !partlyRead) return shiftSeverity(base, -1);
   let delta = 0;
   if (finding.flags.suspiciousParent) delta += 1;
   if (finding.flags.tempLocation && finding.certificate.codeSigningEku) delta += 1;
@@ -361,7 +371,19 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   const fileName = optionalString(col('FileName'), 'FileName');
   const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
   const inputIssues: InputIssue[] = [];
-  const facts = applyFactColumns(parse(commandLineValue, fileName, originalFileName), col, inputIssues);
+  const partlyRead = commandLineValue.length > MAX_PARSED_COMMAND_LINE;
+  if (partlyRead) {
+    inputIssues.push({
+      column: 'ProcessCommandLine',
+      issue: 'too-long',
+      detail: `${commandLineValue.length} characters: certificate facts read from the first ${MAX_PARSED_COMMAND_LINE}, the whole line kept`,
+    });
+  }
+  const parsed = parse(partlyRead ? commandLineValue.slice(0, MAX_PARSED_COMMAND_LINE) : commandLineValue, fileName, originalFileName);
+  const facts = applyFactColumns(parsed, col, inputIssues);
+  // The code-signing usage raises severity wherever the line names it: one native search finds it
+  // in the unread part too.
+  if (partlyRead && !facts.certificate.codeSigningEku && mentionsCodeSigningOid(commandLineValue)) facts.certificate.codeSigningEku = true;
   const accountName = optionalString(col('AccountName'), 'AccountName');
   const parentFileName = optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName');
   const parentCommandLine = optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine');
@@ -403,7 +425,7 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
     inputIssues,
     raw: row,
   } satisfies Omit<Finding, 'severity'>;
-  return { ...partial, severity: findingSeverity(ctx.defaultSeverity ?? 'medium', partial) };
+  return { ...partial, severity: findingSeverity(ctx.defaultSeverity ?? 'medium', partial, partlyRead) };
 }
 
 export function normaliseRow(

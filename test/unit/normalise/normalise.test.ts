@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normaliseHuntingResults } from '../../../shared/hunting/graphClient';
-import { findingIdFor, normaliseResults, normaliseRow } from '../../../shared/normalise/normalise';
+import { findingIdFor, MAX_PARSED_COMMAND_LINE, normaliseResults, normaliseRow } from '../../../shared/normalise/normalise';
 import { validateFinding } from '../../../shared/schema/validate';
 
 const fixture = (name: string) =>
@@ -160,5 +160,46 @@ describe('DetectionBranch as others write it', () => {
     const result = normaliseRow(row('makecert.exe', 'Unknown'), ctx);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toContain('"Unknown"');
+  });
+});
+
+describe('attacker-sized command lines (issue #15)', () => {
+  const good = fixture('positive.json').results[0]!;
+  const padding = (n: number) => Array.from({ length: Math.ceil(n / 10) }, (_, i) => `w${String(i).padStart(8, '0')}`).join(' ').slice(0, n);
+
+  test('a line past MAX_PARSED_COMMAND_LINE is kept whole and marked; its facts come from the head', () => {
+    const line = `makecert.exe -r -pe -n "CN=Contoso ${padding(30_000)}" -ss My C:\\Users\\Public\\evil.cer`;
+    const outcome = normaliseRow({ ...good, FileName: 'makecert.exe', ProcessVersionInfoOriginalFileName: 'makecert.exe', ProcessCommandLine: line }, ctx);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    const { finding } = outcome;
+    expect(finding.commandLine).toBe(line);
+    expect(finding.tool).toBe('makecert');
+    expect(finding.certificate.subject?.startsWith('CN=Contoso w00000000')).toBe(true);
+    expect(finding.certificate.subject!.length).toBeLessThanOrEqual(MAX_PARSED_COMMAND_LINE);
+    expect(finding.inputIssues).toEqual([
+      { column: 'ProcessCommandLine', issue: 'too-long', detail: `${line.length} characters: certificate facts read from the first ${MAX_PARSED_COMMAND_LINE}, the whole line kept` },
+    ]);
+    expect(validateFinding(finding)).toEqual([]);
+  });
+
+  test('a line at the limit is read whole and not marked', () => {
+    const head = 'makecert.exe -r -pe -n "CN=Edge" ';
+    const line = `${head}${'x'.repeat(MAX_PARSED_COMMAND_LINE - head.length - 10)} a.cer`;
+    const outcome = normaliseRow({ ...good, ProcessCommandLine: line.padEnd(MAX_PARSED_COMMAND_LINE, ' ') }, ctx);
+    expect(outcome.ok && outcome.finding.inputIssues).toEqual([]);
+  });
+
+  test('the code-signing usage after the cut still counts; a line whose head shows no certificate work is not rated down', () => {
+    const eku = normaliseRow({ ...good, ProcessCommandLine: `makecert.exe -r -n "CN=A" ${padding(20_000)} -eku 1.3.6.1.5.5.7.3.3 a.cer` }, ctx);
+    expect(eku.ok && eku.finding.certificate.codeSigningEku).toBe(true);
+    const hidden = `cmd.exe /c echo ${padding(10_000)} & makecert.exe -r -n "CN=A" a.cer`;
+    const cut = normaliseRow({ ...good, FileName: 'cmd.exe', ProcessVersionInfoOriginalFileName: 'Cmd.Exe', ProcessCommandLine: hidden }, { ...ctx, defaultSeverity: 'medium' });
+    const short = normaliseRow({ ...good, FileName: 'cmd.exe', ProcessVersionInfoOriginalFileName: 'Cmd.Exe', ProcessCommandLine: 'cmd.exe /c echo hello' }, { ...ctx, defaultSeverity: 'medium' });
+    expect(cut.ok && short.ok).toBe(true);
+    if (!cut.ok || !short.ok) return;
+    expect(cut.finding.action).toBe('other');
+    expect(short.finding.severity).toBe('low');
+    expect(cut.finding.severity).toBe('medium');
   });
 });

@@ -55,7 +55,7 @@ export const SETTINGS_REFERENCE: readonly SettingReference[] = [
   { name: 'HEALTH_FAILURE_THRESHOLD', default: '3', description: 'Failed cycles in a row that raise a health alert', azure: 'optional' },
   { name: 'HEALTH_MAX_LAG_MINUTES', default: '120', description: 'Checkpoint lag behind now that raises a health alert', azure: 'optional' },
   { name: 'INCIDENT_GROUPING_WINDOW_MINUTES', default: '480', description: 'Longest pause between two steps of one story (one actor, one device) that share a file, key, thumbprint, subject, parent process or script', azure: 'optional' },
-  { name: 'INCIDENT_STORY_GAP_MINUTES', default: '180', description: 'Longest pause between two steps of one story that share nothing', azure: 'optional' },
+  { name: 'INCIDENT_STORY_GAP_MINUTES', default: '60', description: 'Longest pause between two steps of one story that share nothing', azure: 'optional' },
   { name: 'INCIDENT_STORY_MAX_SPAN_MINUTES', default: '1440', description: 'Longest a story runs from its first step; the next step opens a new incident that names this one', azure: 'optional' },
   { name: 'INCIDENT_CHAIN_WINDOW_MINUTES', default: '120', description: 'Longest gap from a certificate creation to signing or a trust-store import in the same story that makes it a chain', azure: 'optional' },
   { name: 'INCIDENT_UPDATE_INTERVAL_MINUTES', default: '60', description: 'At most one update per incident in this interval (escalations go out at once)', azure: 'optional' },

@@ -371,7 +371,7 @@ export function loadSettings(env: Env = process.env): Settings {
     },
     incidents: {
       groupingWindowMs: r.minutes('INCIDENT_GROUPING_WINDOW_MINUTES', 8 * 60, { min: 1, max: 7 * 24 * 60 }),
-      storyGapMs: r.minutes('INCIDENT_STORY_GAP_MINUTES', 180, { min: 1, max: 24 * 60 }),
+      storyGapMs: r.minutes('INCIDENT_STORY_GAP_MINUTES', 60, { min: 1, max: 24 * 60 }),
       storyMaxSpanMs: r.minutes('INCIDENT_STORY_MAX_SPAN_MINUTES', 24 * 60, { min: 10, max: 7 * 24 * 60 }),
       chainWindowMs: r.minutes('INCIDENT_CHAIN_WINDOW_MINUTES', 120, { min: 1, max: 7 * 24 * 60 }),
       updateIntervalMs: r.minutes('INCIDENT_UPDATE_INTERVAL_MINUTES', 60, { min: 0, max: 7 * 24 * 60 }),

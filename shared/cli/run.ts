@@ -88,8 +88,12 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
       await mkdir(out, { recursive: true });
       await writeFile(join(out, 'findings.jsonl'), findings.map((f) => JSON.stringify(f)).join('\n') + (findings.length ? '\n' : ''));
       await writeFile(join(out, 'runs.json'), `${JSON.stringify(records, null, 2)}\n`);
+      // Every story's incident told whole (as `replay --out` writes it): the cards carry each
+      // announcement, which may hold back the latest steps until the update interval has passed.
+      const incidents = stories.incidents();
+      await writeFile(join(out, 'incidents.jsonl'), incidents.map((i) => JSON.stringify(i)).join('\n') + (incidents.length ? '\n' : ''));
       const previewPath = await writeCardsPreview(join(out, 'notifications')).catch((error: Error) => `(preview not written: ${error.message})`);
-      const summary = formatDemoSummary({ records, findings, announcements, incidents: stories.incidents(), seeded, drained, outDir: out, previewPath, graphRequests: environment.graph.requests.length });
+      const summary = formatDemoSummary({ records, findings, announcements, incidents, seeded, drained, outDir: out, previewPath, graphRequests: environment.graph.requests.length });
       await writeFile(join(out, 'summary.txt'), summary);
       io.stdout(summary);
       const address = `${settings.incidents.allowlistBaseUrl ?? `http://127.0.0.1:${port}`}/allowlist`;

@@ -71,7 +71,7 @@ export function formatDemoSummary(input: DemoSummaryInput): string {
   }
   lines.push(`Graph requests served by the local Graph server: ${input.graphRequests}`);
   lines.push(`Output: ${input.outDir}`);
-  lines.push(`  findings.jsonl, runs.json, summary.txt, notifications/teams/*.json, notifications/webhooks/*.json`);
+  lines.push(`  findings.jsonl, incidents.jsonl, runs.json, summary.txt, notifications/teams/*.json, notifications/webhooks/*.json`);
   lines.push(`  card preview: ${input.previewPath}`);
   return `${lines.join('\n')}\n`;
 }

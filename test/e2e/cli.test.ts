@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadSettings } from '../../shared/config/settings';
+import { materialKeys } from '../../shared/incidents/identity';
 import type { Finding } from '../../shared/model/finding';
+import type { Incident } from '../../shared/model/incident';
 import { azuriteConnectionString } from '../support/azurite';
 
 const ROOT = join(__dirname, '..', '..');
@@ -209,6 +212,42 @@ test('validate passes for the rules and fails for a rule with an unknown column'
   expect(broken.stdout).toMatch(/ProcessComandLine/);
 }, 60_000);
 
+/**
+ * The demo's incidents tell stories (issue #13): every finding the allowlist left is in exactly one
+ * incident, there are at most a third as many incidents as findings, and no incident's timeline
+ * runs longer than the story rules allow: within the story span of its first step, and each pause
+ * longer than the story gap bridged by material (file, key, thumbprint, subject, parent process,
+ * script) that an earlier step of the same incident named within the grouping window.
+ */
+function expectStoriesTold(out: string, storage: string): void {
+  const { storyGapMs, groupingWindowMs, storyMaxSpanMs } = loadSettings({ Storage: storage }).incidents;
+  const read = <T>(name: string): T[] => readFileSync(join(out, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as T);
+  const live = read<Finding>('findings.jsonl').filter((f) => f.suppressedBy === null);
+  const incidents = read<Incident>('incidents.jsonl');
+  expect(incidents.length).toBeGreaterThan(0);
+  expect(incidents.length).toBeLessThanOrEqual(live.length / 3);
+  expect(incidents.flatMap((i) => i.findingIds).sort()).toEqual(live.map((f) => f.id).sort());
+  for (const incident of incidents) {
+    const steps = [...incident.findings].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+    const times = steps.map((f) => Date.parse(f.timestamp));
+    expect(steps.map((f) => f.id).sort()).toEqual([...incident.findingIds].sort());
+    expect({ incident: incident.title, span: times[times.length - 1]! - times[0]! <= storyMaxSpanMs }).toEqual({ incident: incident.title, span: true });
+    const named = new Map<string, number>();
+    steps.forEach((step, i) => {
+      const keys = materialKeys(step);
+      if (i > 0 && times[i]! - times[i - 1]! > storyGapMs) {
+        const bridged = keys.some((key) => named.has(key) && times[i]! - named.get(key)! <= groupingWindowMs);
+        expect({ incident: incident.title, step: `${step.tool} ${step.action} at ${step.timestamp}`, bridged }).toEqual({
+          incident: incident.title,
+          step: `${step.tool} ${step.action} at ${step.timestamp}`,
+          bridged: true,
+        });
+      }
+      for (const key of keys) named.set(key, times[i]!);
+    });
+  }
+}
+
 test('run --demo runs a real cycle and writes the cards; a second run against the same storage announces nothing', () => {
   const storage = azuriteConnectionString();
   const out1 = mkdtempSync(join(tmpdir(), 'demo-'));
@@ -222,11 +261,12 @@ test('run --demo runs a real cycle and writes the cards; a second run against th
   expect(first.stdout).toMatch(/\[HIGH\/high\] .*created and used.*\(chain\)/);
   const announced = Number(/Incidents announced: (\d+)/.exec(first.stdout)?.[1]);
   expect(announced).toBeGreaterThan(0);
-  for (const name of ['findings.jsonl', 'runs.json', 'summary.txt', 'notifications/cards.html']) expect(existsSync(join(out1, name))).toBe(true);
+  for (const name of ['findings.jsonl', 'incidents.jsonl', 'runs.json', 'summary.txt', 'notifications/cards.html']) expect(existsSync(join(out1, name))).toBe(true);
   // One story, one incident (issue #13): far fewer incidents than findings, each told as a
   // timeline; the chain on fin-ws-042 is one HIGH incident holding the .pfx and .cer steps.
   const stories = /Stories: (\d+) incident\(s\) from (\d+) finding\(s\)/.exec(first.stdout);
   expect(Number(stories?.[1])).toBeLessThanOrEqual(Number(stories?.[2]) / 3);
+  expectStoriesTold(out1, storage);
   const fin = first.stdout.split('\n  [').find((block) => block.includes('on fin-ws-042.contoso.local'))!;
   expect(first.stdout.split('\n  [').filter((block) => block.includes('on fin-ws-042.contoso.local'))).toHaveLength(1);
   expect(fin).toMatch(/^HIGH\/high\] .*created and used.*\(chain\)/);

@@ -4,12 +4,15 @@
  * its two deliberately broken rows), and the demo's Graph server answers each rendered rule query
  * from that rule's sample, only with the rows of the window.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { analyzeKql, graphTypeOf } from '../../../shared/kusto/validate';
 import { DEMO_PROCESS_RULE, demoRuleIds, loadDemoSample, loadDemoSamples } from '../../../shared/demo/demo';
 import { rowsForQuery, rowsForRuleQuery, sampleForQuery } from '../../../shared/demo/windowedReplay';
 import { normaliseResults } from '../../../shared/normalise/normalise';
 import { loadRules } from '../../../shared/rules/loadRules';
 import { renderQuery } from '../../../shared/rules/renderQuery';
+import { ruleQueryModel } from '../../support/ruleQueryModel';
 
 const rules = loadRules();
 const samples = loadDemoSamples();
@@ -65,4 +68,75 @@ test('the trust-store sample carries the chain device: FIN-WS-042 writing upd.ce
   expect(fin?.certificate.store).toBe('CurrentUser\\TrustedPublisher');
   expect(fin?.certificate.files).toEqual(['C:\\Users\\jdoe\\AppData\\Local\\Temp\\upd.cer']);
   expect(fin?.timestamp.startsWith('2026-11-26T08:21')).toBe(true);
+});
+
+describe("the process sample holds only what rule t1587-002's query returns, as the query computes it", () => {
+  const rule = rules.find((r) => r.id === DEMO_PROCESS_RULE)!;
+  const model = ruleQueryModel(rule.query);
+  const sample = samples.get(DEMO_PROCESS_RULE)!;
+  const { rejected } = normaliseResults(sample, { ruleId: DEMO_PROCESS_RULE });
+  const readable = sample.results.filter((_, i) => !rejected.some((r) => r.index === i));
+
+  it("agrees with the rule's own positive and negative fixtures (the model is the query's)", () => {
+    const fixture = (name: string) => (JSON.parse(readFileSync(join(rule.dir, 'fixtures', name), 'utf8')) as { results: Record<string, unknown>[] }).results;
+    for (const row of fixture('positive.json')) {
+      const { selected, DetectionBranch, IsSuspiciousParent, IsTempLocation, DecodedCommand } = model(row);
+      expect({ id: row.ReportId, selected, DetectionBranch, IsSuspiciousParent, IsTempLocation, DecodedCommand }).toEqual({
+        id: row.ReportId,
+        selected: true,
+        DetectionBranch: row.DetectionBranch,
+        IsSuspiciousParent: row.IsSuspiciousParent,
+        IsTempLocation: row.IsTempLocation,
+        DecodedCommand: row.DecodedCommand,
+      });
+    }
+    for (const row of fixture('negative.json')) expect({ id: row.ReportId, selected: model(row).selected }).toEqual({ id: row.ReportId, selected: false });
+  });
+
+  it('every readable row is selected, with the branch, flags and decoded command the query gives it', () => {
+    for (const row of readable) {
+      const { DetectionBranch, IsSuspiciousParent, IsTempLocation, DecodedCommand } = model(row);
+      expect({ id: row.ReportId, DetectionBranch, IsSuspiciousParent, IsTempLocation, DecodedCommand }).toEqual({
+        id: row.ReportId,
+        DetectionBranch: row.DetectionBranch,
+        IsSuspiciousParent: row.IsSuspiciousParent,
+        IsTempLocation: row.IsTempLocation,
+        DecodedCommand: row.DecodedCommand,
+      });
+    }
+  });
+
+  it("every branch of the rule, a renamed tool, a decoded -EncodedCommand and a looked-through shell are there", () => {
+    expect(new Set(readable.map((r) => r.DetectionBranch))).toEqual(new Set(rule.branches.map((b) => b.id)));
+    expect(readable.some((r) => String(r.FileName).toLowerCase() !== String(r.ProcessVersionInfoOriginalFileName).toLowerCase())).toBe(true);
+    expect(readable.some((r) => r.DecodedCommand !== '')).toBe(true);
+    expect(readable.some((r) => r.InitiatingProcessFileName === 'cmd.exe' && r.IsSuspiciousParent === true)).toBe(true);
+  });
+
+  it("is ordered by Timestamp as the query orders it, each row ingested after it happened and inside the demo's look-back", () => {
+    const times = readable.map((r) => Date.parse(String(r.Timestamp)));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    for (const row of readable) {
+      const ingested = Date.parse(String(row.IngestionTime));
+      expect({ id: row.ReportId, after: ingested >= Date.parse(String(row.Timestamp)), inWindow: ingested >= WINDOW.start.getTime() && ingested < WINDOW.end.getTime() }).toEqual({
+        id: row.ReportId,
+        after: true,
+        inWindow: true,
+      });
+    }
+  });
+
+  it('has late arrivals: rows ingested hours after they happened, one of them from before the look-back began', () => {
+    const late = readable.filter((r) => Date.parse(String(r.IngestionTime)) - Date.parse(String(r.Timestamp)) > 90 * 60_000);
+    expect(late.length).toBeGreaterThanOrEqual(3);
+    expect(late.some((r) => Date.parse(String(r.Timestamp)) < WINDOW.start.getTime())).toBe(true);
+  });
+
+  it('keeps the rows the seeded allowlist suppresses (the Azure DevOps build agent, Fiddler) and the kiosk', () => {
+    const { findings } = normaliseResults(sample, { ruleId: DEMO_PROCESS_RULE });
+    const agent = findings.filter((f) => f.device.name.startsWith('build-agent-') && f.parent.fileName === 'Agent.Worker.exe' && f.branch === 'SignTool-ExecutableSigning');
+    expect(agent.length).toBeGreaterThanOrEqual(30);
+    expect(findings.some((f) => f.parent.fileName === 'Fiddler.exe' && f.certificate.subject?.startsWith('CN=DO_NOT_TRUST_FiddlerRoot'))).toBe(true);
+    expect(findings.some((f) => f.device.name.startsWith('kiosk-lobby-'))).toBe(true);
+  });
 });

@@ -155,10 +155,10 @@ test('new from a demo incident: proposal, preview with the right findings, save'
 test('broad entry: refused until the confirmation is ticked, which is audited', async () => {
   const context = await contextAs(WRITER);
   const page = await open(context, '/allowlist/new');
-  await page.fill('#c-deviceName', 'ws-*');
+  await page.fill('#c-deviceName', 'build-srv-*');
   await page.waitForFunction(() => !document.querySelector('#confirmations')?.hasAttribute('hidden'));
   await page.fill('#f-owner', 'secops');
-  await page.fill('#f-reason', 'lab machines');
+  await page.fill('#f-reason', 'build servers');
   // Untick and force a save: the server refuses with the breadth, nothing is stored.
   const before = (await deps.store.listEntries()).length;
   await page.evaluate(() => document.querySelectorAll<HTMLInputElement>('input[name="confirm"]').forEach((c) => (c.checked = false)));

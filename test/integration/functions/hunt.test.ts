@@ -31,7 +31,8 @@ test('one timer tick runs a cycle and logs one structured summary line', async (
   // The harness logs to memory; the handler's own log goes through the context.
   expect(h.log.records.filter((r) => r.message.startsWith('hunt t1587-002 succeeded')).length).toBe(1);
   const summary = h.log.records.find((r) => r.message.startsWith('hunt t1587-002 succeeded'));
-  expect(summary?.properties).toMatchObject({ ruleId: 't1587-002', outcome: 'succeeded', findings: 64, rejectedRows: 2 });
+  // Every row of the sample is a finding but its two deliberately broken ones.
+  expect(summary?.properties).toMatchObject({ ruleId: 't1587-002', outcome: 'succeeded', findings: loadDemoSample().results.length - 2, rejectedRows: 2 });
   expect(lines.some((l) => l.text.includes('past due'))).toBe(false);
 });
 

@@ -60,6 +60,16 @@ export function stepObject(finding: Finding): string | null {
 }
 
 /**
+ * The step as "tool / action". A self-signed program that ran (the self-signed-binaries rule)
+ * carries action `sign` for its signer, but what happened at that step is a run: said as such, so
+ * that a reader never counts it as another signing.
+ */
+function stepVerb(finding: Finding): { tool: string; action: string } {
+  if (finding.branch === 'Binary-SelfSignedExecution') return { tool: 'program', action: 'ran self-signed' };
+  return { tool: finding.tool, action: finding.action };
+}
+
+/**
  * The story's timeline from its evidence, at most `maxLines` lines. `totalSteps` (the incident's
  * finding count) may exceed the evidence carried; the difference counts as more steps.
  */
@@ -79,8 +89,9 @@ export function storyTimeline(findings: readonly Finding[], options: { maxLines?
     const object = stepObject(finding);
     const time = Number.isNaN(Date.parse(finding.timestamp)) ? finding.timestamp : new Date(Date.parse(finding.timestamp)).toISOString();
     const previous = lines[lines.length - 1];
+    const { tool, action } = stepVerb(finding);
     // Repeated work folds: the same tool and action, one after the other.
-    if (previous && previous.tool === finding.tool && previous.action === finding.action && finding.action !== 'create-cert') {
+    if (previous && previous.tool === tool && previous.action === action && action !== 'create-cert') {
       previous.count++;
       previous.to = time;
       if (object !== null) previous.seen.add(object.toLowerCase());
@@ -88,7 +99,7 @@ export function storyTimeline(findings: readonly Finding[], options: { maxLines?
       return;
     }
     const seen = new Set<string>(object !== null ? [object.toLowerCase()] : []);
-    lines.push({ step: index + 1, count: 1, from: time, to: time, tool: finding.tool, action: finding.action, object, objects: seen.size, seen });
+    lines.push({ step: index + 1, count: 1, from: time, to: time, tool, action, object, objects: seen.size, seen });
   });
   const shown = lines.slice(0, maxLines).map(({ seen: _seen, ...line }) => line);
   const stepsShown = shown.reduce((sum, line) => sum + line.count, 0);

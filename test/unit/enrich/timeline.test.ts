@@ -19,6 +19,16 @@ describe('storyTimeline', () => {
     expect(timeline.moreSteps).toBe(0);
   });
 
+  test('a self-signed program that ran reads as a run, not as another signing', () => {
+    const signed = signtoolSign('C:\\Temp\\upd.exe', { pfx: 'upd.pfx' }, { minutes: 0 });
+    // What the self-signed-binaries rule makes of the same file starting a minute later.
+    const ran: typeof signed = { ...signtoolSign('C:\\Temp\\upd.exe', {}, { minutes: 1 }), tool: 'other', branch: 'Binary-SelfSignedExecution' };
+    expect(storyTimeline([signed, ran]).lines.map(formatTimelineLine)).toEqual([
+      '#1 10:00:00 signtool / sign upd.exe',
+      '#2 10:01:00 program / ran self-signed upd.exe',
+    ]);
+  });
+
   test('at most maxLines lines; the rest, and steps the evidence does not carry, are counted', () => {
     const steps = [newSelfSignedCert('CN=A', { minutes: 0 }), newSelfSignedCert('CN=B', { minutes: 1 }), newSelfSignedCert('CN=C', { minutes: 2 })];
     const timeline = storyTimeline(steps, { maxLines: 2, totalSteps: 10 });

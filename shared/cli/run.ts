@@ -25,6 +25,7 @@ import type { Announcement } from '../notify/message';
 import type { RunRecord } from '../hunt/runRecord';
 import { parseOptions, UsageError, type CliIo } from './io';
 import { formatDemoSummary } from './summary';
+import { clearFolderDeliveries } from '../notify/localFolderSender';
 
 function fixedClock(at: Date): Clock {
   let now = at.getTime();
@@ -50,6 +51,8 @@ export async function runRunCommand(argv: string[], io: CliIo): Promise<number> 
   let env = io.env;
   if (demo) {
     environment = await startDemoEnvironment({ outDir: values.out ?? 'demo-out', storage: values.storage ?? io.env.DEMO_STORAGE });
+    // The folder and its preview show this run's notifications, never the last run's as well.
+    await clearFolderDeliveries(join(environment.outDir, 'notifications'));
     env = { ...io.env, ...environment.env, ALLOWLIST_BASE_URL: `http://127.0.0.1:${port}` };
   }
   try {

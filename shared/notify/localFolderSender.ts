@@ -7,7 +7,7 @@
  * Files are written atomically (temp file + rename) and rewriting the same notification replaces
  * the file, so a replay cannot produce a duplicate. Production settings do not allow this type.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FolderChannel } from './channels';
@@ -25,6 +25,27 @@ async function writeAtomic(path: string, content: string): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temp, content, 'utf8');
   await rename(temp, path);
+}
+
+/**
+ * Removes the notifications an earlier run wrote into `dir` (only files named as this sender names
+ * them; anything else a person put there stays), so that the folder, and the preview made from it,
+ * show one run's notifications rather than a mix of runs.
+ */
+export async function clearFolderDeliveries(dir: string): Promise<number> {
+  let removed = 0;
+  for (const sub of ['teams', 'webhooks']) {
+    const names = await readdir(join(dir, sub)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    for (const name of names) {
+      if (!name.endsWith('.json') || !NOTIFICATION_ID_PATTERN.test(name.slice(0, -'.json'.length))) continue;
+      await rm(join(dir, sub, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
 }
 
 export async function writeFolderDelivery(

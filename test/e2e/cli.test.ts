@@ -5,7 +5,7 @@
  * storage account (the second run announces nothing).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '../../shared/config/settings';
@@ -273,11 +273,17 @@ test('run --demo runs a real cycle and writes the cards; a second run against th
   expect(fin).toMatch(/#[\d-]+ \S+ powershell \/ export-pfx( x\d+)? upd\.pfx/);
   expect(fin).toMatch(/#[\d-]+ \S+ certutil \/ import-store( x\d+)? upd\.cer into TrustedPublisher/);
 
-  const out2 = mkdtempSync(join(tmpdir(), 'demo-'));
-  const second = cli(['run', '--demo', '--out', out2, '--storage', storage]);
+  const delivered = Number(/Delivered: (\d+) notification/.exec(first.stdout)?.[1]);
+  expect(readdirSync(join(out1, 'notifications', 'teams'))).toHaveLength(delivered);
+  // Into the same folder: what it shows is this run's, not the last run's cards (none here).
+  writeFileSync(join(out1, 'notifications', 'teams', 'notes.txt'), 'a reader\'s own file stays');
+  const second = cli(['run', '--demo', '--out', out1, '--storage', storage]);
   expect(second.code).toBe(0);
   expect(second.stdout).toMatch(/Incidents announced: 0/);
   expect(second.stdout).toMatch(/Delivered: 0 notification/);
+  expect(readdirSync(join(out1, 'notifications', 'teams'))).toEqual(['notes.txt']);
+  expect(readdirSync(join(out1, 'notifications', 'webhooks'))).toEqual([]);
+  expect(readFileSync(join(out1, 'notifications', 'cards.html'), 'utf8')).toContain('Teams cards (0)');
 
   const runs = cli(['runs'], { Storage: storage, TENANT_ID: 'contoso-demo' });
   expect(runs.code).toBe(0);

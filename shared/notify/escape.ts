@@ -61,6 +61,12 @@ const IDNA_DOTS = /[\uFF0E\u3002\uFF61]/g;
  * has a one-letter "scheme" and is left alone. Checked at each colon (lookbehind), so linear.
  */
 const SCHEME_SEPARATOR = /(?<=[a-z0-9+.-]{2}):(?=[/\\])/gi;
+/**
+ * PowerShell's provider drives (`Cert:\CurrentUser\My`, `HKLM:\SOFTWARE`), the commonest text in
+ * this tool's command lines: no browser or client opens them, so they keep their colon when one
+ * backslash and a path follow. `cert:\\host` or `cert:/x` is still read as a scheme.
+ */
+const POWERSHELL_DRIVE = /(?<![a-z0-9+.-])(cert|hklm|hkcu|env|variable|function|alias|wsman)\[:\](?=\\[^\\/])/gi;
 /** Maximal runs of host-name characters (letters, digits, marks, `-` and dots). */
 const HOST_RUN = /[\p{L}\p{N}\p{M}.-]+/gu;
 /** Delegated top-level domains (IANA root zone, via the `tlds` package), lower case. */
@@ -99,6 +105,7 @@ export function defangUrls(value: string): string {
     .replace(IDNA_DOTS, (m) => codePointMarker(m.codePointAt(0) ?? 0))
     .replace(/:\/\//g, '[:]//')
     .replace(SCHEME_SEPARATOR, '[:]')
+    .replace(POWERSHELL_DRIVE, '$1:')
     .replace(HOST_RUN, defangHostRun)
     .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}[.]`);
 }

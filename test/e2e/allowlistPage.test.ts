@@ -2,7 +2,8 @@
  * The allowlist page in a real browser (Debian's Chromium through playwright-core), served by the
  * real handlers on a local server (port 0) over Azurite, after a real demo cycle filled the
  * storage: list and filter, an entry with its history, a new entry from a demo incident with the
- * preview showing the right findings, the broad-entry confirmation, a conflicting edit in two tabs,
+ * preview showing the right findings, the broad-entry confirmation (new, and re-enabling a disabled
+ * entry from its page), a conflicting edit in two tabs,
  * a read-only user, a cross-site form post, and attacker text from a finding rendered as text.
  * App Service authentication is modelled by a browser context that sends x-ms-client-principal
  * on every request (as the platform does for a signed-in cookie), cross-site requests included.
@@ -174,6 +175,61 @@ test('broad entry: refused until the confirmation is ticked, which is audited', 
   expect(record?.override?.confirmed).toContain('broad');
   expect(record?.override?.by).toBe('alice@contoso.com (oid-alice@contoso.com)');
   await expect(page.locator('.history').textContent()).resolves.toContain('Confirmed as broad');
+  await context.close();
+});
+
+test('a disabled broad entry re-enabled from its page: refused, confirmed with the figures shown, saved and audited', async () => {
+  const recent = (await deps.recentFindings!.list(lookback(DEMO_NOW, 30))).findings;
+  // Every workstation: more than the share allowed, and the fin-ws-042 chain among them.
+  const conditions = { deviceName: '*ws-*' };
+  const expected = estimateBreadth({ conditions, scope: 'global' }, recent, { now: DEMO_NOW, lookbackDays: 30, maxShare: 0.1 });
+  expect(expected.needsConfirmation).toEqual(['broad', 'chain']);
+  const seeded = await deps.store.createEntry(
+    { id: 'paused-workstations', conditions, scope: 'global', reason: 'workstation pilot, paused', owner: 'secops', expiresAt: '2026-12-20T00:00:00.000Z', permanent: false, enabled: false },
+    'demo-seed',
+  );
+  const context = await contextAs(WRITER);
+  const page = await open(context, `/allowlist/${seeded.id}`);
+  expect(await page.locator('#confirmations').isHidden()).toBe(true);
+  await page.fill('#action-reason', 'pilot resumes');
+  await page.click('button[data-action="enable"]');
+  await page.waitForSelector('#confirmations:not([hidden])');
+  expect(await page.locator('#action-status').textContent()).toContain('Not saved');
+  expect(await deps.store.getEntry(seeded.id)).toMatchObject({ enabled: false });
+  // Each kind with what it would suppress, as text; the checkbox is labelled and described by it.
+  const pct = Math.round(expected.share * 1000) / 10;
+  await expect(page.locator('#confirm-broad-figures').textContent()).resolves.toContain(`${expected.matched} of ${expected.total} findings (${pct}%)`);
+  await expect(page.locator('#confirm-chain-figures').textContent()).resolves.toContain(`${expected.chains} finding`);
+  expect(await page.getByLabel(/large share of recent findings/).getAttribute('id')).toBe('confirm-broad');
+  expect(await page.locator('#confirm-broad').getAttribute('aria-describedby')).toBe('confirm-broad-figures');
+  // Keyboard: focus lands on the first confirmation; space ticks it.
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('confirm-broad');
+  await page.keyboard.press('Space');
+  expect(await page.isChecked('#confirm-broad')).toBe(true);
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: artifact('allowlist-entry-confirm-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // One kind ticked of two: refused again, nothing stored.
+  await page.click('button[data-action="enable"]');
+  await page.waitForFunction(() => document.querySelector('#action-status')?.textContent?.includes('chain'));
+  expect(await deps.store.getEntry(seeded.id)).toMatchObject({ enabled: false });
+  await page.check('#confirm-chain');
+  await page.click('button[data-action="enable"]');
+  await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'active');
+  expect(await deps.store.getEntry(seeded.id)).toMatchObject({ enabled: true, updatedBy: 'alice@contoso.com (oid-alice@contoso.com)' });
+  const [record] = await deps.store.history(seeded.id);
+  expect(record).toMatchObject({ action: 'update', reason: 'pilot resumes', actor: 'alice@contoso.com (oid-alice@contoso.com)' });
+  expect(record?.override).toMatchObject({ confirmed: ['broad', 'chain'], by: 'alice@contoso.com (oid-alice@contoso.com)', matched: expected.matched, total: expected.total, chains: expected.chains });
+  const shown = await page.locator('.history .audit').first().textContent();
+  expect(shown).toContain('Confirmed as broad and chain by alice@contoso.com (oid-alice@contoso.com)');
+  expect(shown).toContain(`would have hidden ${expected.matched} of ${expected.total} recent findings`);
+  await page.screenshot({ path: artifact('allowlist-entry-confirmed.png'), fullPage: true });
+  // Disabling it again needs no confirmation.
+  await page.fill('#action-reason', 'pilot over');
+  await page.click('button[data-action="disable"]');
+  await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'disabled');
+  expect((await deps.store.history(seeded.id))[0]?.override).toBeNull();
   await context.close();
 });
 

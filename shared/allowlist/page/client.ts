@@ -2,8 +2,9 @@
 /**
  * The allowlist page's one script and its style sheet, served from this app's own routes (the CSP
  * allows `script-src 'self'` and nothing inline). The script only adds what HTML cannot do safely:
- * JSON requests with the `X-Allowlist-Client` header and If-Match, the live preview, and showing
- * conflicts. It writes every value with textContent, never as markup.
+ * JSON requests with the `X-Allowlist-Client` header and If-Match, the live preview, the breadth
+ * confirmations a broad entry or change needs, and showing conflicts. It writes every value with
+ * textContent, never as markup.
  *
  * `pageClient` is self-contained (it is served as its own source text), so it may use nothing
  * from this module's scope.
@@ -73,6 +74,44 @@ export function pageClient(): void {
   /** `YYYY-MM-DD` from a date input → the start of that day, UTC. */
   const dayToIso = (day: string): string | null => (/^\d{4}-\d{2}-\d{2}$/.test(day) ? `${day}T00:00:00.000Z` : null);
 
+  /** A count from a breadth answer (0 when absent). */
+  const count = (breadth: Json, key: string): number => (typeof breadth[key] === 'number' ? (breadth[key]) : 0);
+  const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+  // -------------------------------------------------------------------------------------------
+  // Breadth confirmations (#confirmations, on the new-entry form and an entry's actions)
+
+  /** What a kind of confirmation is about, from the figures the server measured. */
+  const confirmationFigures = (breadth: Json, kind: string): string => {
+    if (kind === 'broad') {
+      const pct = Math.round(count(breadth, 'share') * 1000) / 10;
+      return `It would have suppressed ${count(breadth, 'matched')} of ${count(breadth, 'total')} findings (${pct}%) of the last ${plural(count(breadth, 'lookbackDays'), 'day', 'days')}, on ${plural(count(breadth, 'devices'), 'device', 'devices')}, ${count(breadth, 'high')} of them in HIGH incidents; the limit is ${Math.round(count(breadth, 'maxShare') * 1000) / 10}%.`;
+    }
+    return `It would have suppressed ${plural(count(breadth, 'chains'), 'finding', 'findings')} that belong to chain incidents.`;
+  };
+
+  /** Shows the kinds the breadth needs confirmed, each with its figures; returns those kinds. */
+  const showConfirmations = (breadth: Json | null): string[] => {
+    const needs = breadth && Array.isArray(breadth.needsConfirmation) ? (breadth.needsConfirmation as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+    const fieldset = byId('confirmations');
+    if (fieldset) fieldset.hidden = needs.length === 0;
+    for (const kind of ['broad', 'chain']) {
+      const row = byId(`confirm-${kind}-row`);
+      if (row) row.hidden = !needs.includes(kind);
+      const figures = byId(`confirm-${kind}-figures`);
+      if (figures) figures.textContent = breadth && needs.includes(kind) ? confirmationFigures(breadth, kind) : '';
+    }
+    return needs;
+  };
+
+  /** The ticked confirmations among those shown. */
+  const tickedConfirmations = (): string[] =>
+    Array.from(document.querySelectorAll<HTMLInputElement>('#confirmations input[name="confirm"]'))
+      .filter((c) => c.checked && !(c.closest('[hidden]') ?? null))
+      .map((c) => c.value);
+
+  const CONFIRMATION_NAMES: Record<string, string> = { broad: 'it hides a large share of recent findings', chain: 'it hides findings of a chain' };
+
   // -------------------------------------------------------------------------------------------
   // Entry page: extend, disable/enable, delete, conflicts
 
@@ -83,6 +122,13 @@ export function pageClient(): void {
     const status = byId('action-status');
     const conflict = byId('conflict');
     const reasonBox = byId('action-reason') as HTMLTextAreaElement | null;
+    /** The action the shown confirmations belong to: only its next click sends them. */
+    let confirming: string | null = null;
+    const dropConfirmations = (): void => {
+      confirming = null;
+      for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('#confirmations input[name="confirm"]'))) box.checked = false;
+      showConfirmations(null);
+    };
 
     const showConflict = async (): Promise<void> => {
       const current = await api('GET', `/api/allowlist/${encodeURIComponent(entry.id)}`);
@@ -121,13 +167,16 @@ export function pageClient(): void {
       conflict.focus();
     };
 
-    const change = async (action: string): Promise<void> => {
+    const change = async (action: string, label: string): Promise<void> => {
       const reason = reasonBox?.value.trim() ?? '';
       if (!reason) {
         say(status, 'Give a reason for the change: it goes into the audit trail.', 'error');
         reasonBox?.focus();
         return;
       }
+      // Confirmations answer the refusal of one action; another action starts afresh.
+      const confirm = confirming === action ? tickedConfirmations() : [];
+      if (confirming !== action) dropConfirmations();
       const headers = { 'If-Match': etag, 'X-Change-Reason': reason };
       let answer: Answer;
       if (action === 'delete') {
@@ -152,14 +201,24 @@ export function pageClient(): void {
           body.expiresAt = iso;
         } else if (entry.permanent) body.permanent = true;
         else body.expiresAt = entry.expiresAt;
+        if (confirm.length > 0) body.confirm = confirm;
         answer = await api('PUT', `/api/allowlist/${encodeURIComponent(entry.id)}`, body, headers);
       }
+      const breadth = answer.status === 422 && typeof answer.json.breadth === 'object' && answer.json.breadth !== null ? (answer.json.breadth as Json) : null;
+      const needs = breadth ? showConfirmations(breadth) : [];
       if (answer.status === 200) {
         say(status, 'Saved.', 'ok');
         window.location.assign(action === 'delete' ? '/allowlist' : window.location.pathname);
       } else if (answer.status === 412) {
         say(status, 'Not saved: the entry changed meanwhile.', 'error');
         await showConflict();
+      } else if (needs.length > 0) {
+        confirming = action;
+        const unticked = needs.filter((k) => !confirm.includes(k));
+        const missing = unticked.length > 0 ? unticked : needs;
+        say(status, `Not saved: this change needs your confirmation that ${missing.map((k) => CONFIRMATION_NAMES[k] ?? k).join(', and that ')}. Tick ${missing.length === 1 ? 'it' : 'them'} below and choose ${label} again.`, 'error');
+        const boxes = Array.from(document.querySelectorAll<HTMLInputElement>('#confirmations input[name="confirm"]')).filter((c) => !c.closest('[hidden]'));
+        (boxes.find((c) => !c.checked) ?? boxes[0])?.focus();
       } else {
         say(status, `Not saved: ${describeErrors(answer)}`, 'error');
       }
@@ -169,7 +228,7 @@ export function pageClient(): void {
       button.addEventListener('click', () => {
         const action = button.dataset.action ?? '';
         button.disabled = true;
-        change(action)
+        change(action, (button.textContent ?? action).trim())
           .catch((error: unknown) => say(status, `Not saved: ${String(error)}`, 'error'))
           .finally(() => {
             button.disabled = false;
@@ -210,13 +269,12 @@ export function pageClient(): void {
     const showBreadth = (breadth: Json | null): void => {
       clear(result);
       clear(sample);
-      const confirmations = byId('confirmations');
+      showConfirmations(breadth);
       if (!breadth) {
         result?.appendChild(el('p', 'No preview: stored findings are not available.'));
-        if (confirmations) confirmations.hidden = true;
         return;
       }
-      const n = (k: string): number => (typeof breadth[k] === 'number' ? (breadth[k]) : 0);
+      const n = (k: string): number => count(breadth, k);
       const pct = Math.round(n('share') * 1000) / 10;
       result?.appendChild(
         el('p', `Would have suppressed ${n('matched')} of ${n('total')} findings (${pct}%) on ${n('devices')} device${n('devices') === 1 ? '' : 's'}; ${n('high')} in HIGH incidents; ${n('chains')} in chains.`, n('matched') > 0 && (n('chains') > 0 || n('high') > 0) ? 'msg msg-error' : 'msg msg-info'),
@@ -257,12 +315,6 @@ export function pageClient(): void {
         const wrap = el('div', undefined, 'table-wrap');
         wrap.appendChild(table);
         sample.appendChild(wrap);
-      }
-      const needs = Array.isArray(breadth.needsConfirmation) ? (breadth.needsConfirmation as string[]) : [];
-      if (confirmations) confirmations.hidden = needs.length === 0;
-      for (const kind of ['broad', 'chain']) {
-        const row = byId(`confirm-${kind}-row`);
-        if (row) row.hidden = !needs.includes(kind);
       }
     };
 
@@ -307,9 +359,7 @@ export function pageClient(): void {
         byId(missing[0]?.field === 'owner' ? 'f-owner' : missing[0]?.field === 'reason' ? 'f-reason' : 'f-expires')?.focus();
         return;
       }
-      body.confirm = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="confirm"]'))
-        .filter((c) => c.checked && !(c.closest('[hidden]') ?? null))
-        .map((c) => c.value);
+      body.confirm = tickedConfirmations();
       const save = byId('save') as HTMLButtonElement | null;
       if (save) save.disabled = true;
       api('POST', '/api/allowlist', body, newData.incidentId ? { 'X-Change-Reason': `from incident ${text(newData.incidentId)}: ${text(body.reason)}` } : {})

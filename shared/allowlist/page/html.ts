@@ -6,7 +6,8 @@
  * script and style come from this app's own routes, which the Content-Security-Policy enforces.
  */
 import type { AuditRecord } from '../store';
-import type { Breadth, RecentFinding } from '../breadth';
+import type { Breadth, Confirmation, RecentFinding } from '../breadth';
+import { CONFIRMATIONS } from '../breadth';
 import { entryDiff } from '../diff';
 import type { AllowlistEntry } from '../entry';
 import { CONDITION_FIELDS, isEntryActive } from '../entry';
@@ -260,11 +261,32 @@ function historyList(history: readonly AuditRecord[]): string {
       .map((c) => `<li><span class="k">${esc(c.field)}</span> <code>${esc(c.before ?? '(none)')}</code> → <code>${esc(c.after ?? '(none)')}</code></li>`)
       .join('');
     const override = r.override
-      ? `<p class="warn">Confirmed as ${esc(r.override.confirmed.join(' and '))}: would have hidden ${esc(r.override.matched)} of ${esc(r.override.total)} recent findings (${esc(r.override.chains)} in chains).</p>`
+      ? `<p class="warn">Confirmed as ${esc(r.override.confirmed.join(' and '))} by ${esc(r.override.by)}: would have hidden ${esc(r.override.matched)} of ${esc(r.override.total)} recent findings (${esc(r.override.chains)} in chains).</p>`
       : '';
     return `<li class="audit audit-${esc(r.status)}"><p><strong>${esc(r.action)}</strong> by ${esc(r.actor)} · ${time(r.at)} · ${esc(r.status)}</p><p class="small">Reason: ${esc(r.reason)}</p>${override}<ul class="diff">${changes}</ul></li>`;
   });
   return `<ol class="history">${items.join('')}</ol>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Breadth confirmations (the new-entry form and an entry's changes)
+
+const CONFIRMATION_LABELS: Record<Confirmation, string> = {
+  broad: 'I confirm: it hides a large share of recent findings.',
+  chain: 'I confirm: it hides findings of a chain (certificate created and then used).',
+};
+
+/**
+ * One checkbox per kind the API may ask to confirm (shared/allowlist/breadth.ts), hidden until the
+ * script shows the kinds a draft or a refused change needs and writes, as text, into each
+ * `confirm-<kind>-figures` what it would suppress (the checkbox is described by it).
+ */
+function confirmationsFieldset(legend: string): string {
+  const rows = CONFIRMATIONS.map(
+    (kind) =>
+      `<div class="check" id="confirm-${esc(kind)}-row" hidden><input type="checkbox" id="confirm-${esc(kind)}" name="confirm" value="${esc(kind)}" aria-describedby="confirm-${esc(kind)}-figures"><div><label for="confirm-${esc(kind)}">${esc(CONFIRMATION_LABELS[kind])} My confirmation is recorded in the audit trail.</label><p class="small confirm-figures" id="confirm-${esc(kind)}-figures"></p></div></div>`,
+  );
+  return `<fieldset id="confirmations" hidden><legend>${esc(legend)}</legend>\n${rows.join('\n')}\n</fieldset>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,6 +302,7 @@ export function renderEntry(entry: AllowlistEntry, history: readonly AuditRecord
 <form id="action-form" class="action-form" novalidate>
 <label for="action-reason">Reason for the change (required)</label>
 <textarea id="action-reason" name="reason" required maxlength="1000" rows="2"></textarea>
+${confirmationsFieldset('This change needs your confirmation')}
 <fieldset><legend>Extend</legend>
 <label for="extend-to">New expiry date</label>
 <input id="extend-to" name="expiresAt" type="date">
@@ -368,10 +391,7 @@ ${conditionInputs(p?.conditions ?? {}, disabled)}
 <div id="preview-result" role="status" aria-live="polite">Calculating…</div>
 <div id="preview-sample"></div>
 </section>
-<fieldset id="confirmations" hidden><legend>This entry is broad</legend>
-<div class="check" id="confirm-broad-row" hidden><input type="checkbox" id="confirm-broad" name="confirm" value="broad"><label for="confirm-broad">I confirm: it hides a large share of recent findings. My confirmation is recorded in the audit trail.</label></div>
-<div class="check" id="confirm-chain-row" hidden><input type="checkbox" id="confirm-chain" name="confirm" value="chain"><label for="confirm-chain">I confirm: it hides findings of a chain (certificate created and then used). My confirmation is recorded in the audit trail.</label></div>
-</fieldset>
+${confirmationsFieldset('This entry is broad')}
 ${viewer.canWrite ? '<button type="submit" id="save">Save entry</button>' : '<p class="warn">You can see this proposal, but creating an entry needs the Allowlist.Write role.</p>'}
 <div id="form-status" role="status" aria-live="polite"></div>
 </form>`;

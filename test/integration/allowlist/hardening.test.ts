@@ -90,6 +90,50 @@ describe('item 9: breadth against recent findings', () => {
   });
 });
 
+async function put(deps: AllowlistApiDeps, id: string, etag: string, body: unknown, headers: Record<string, string>) {
+  const request = new HttpRequest({
+    method: 'PUT',
+    url: `http://localhost/api/allowlist/${id}`,
+    params: { id },
+    headers: { 'x-allowlist-client': 'test', 'content-type': 'application/json', 'if-match': etag, 'x-change-reason': 'pilot resumes', ...headers },
+    body: { string: JSON.stringify(body) },
+  });
+  const response = await handleAllowlistItem(request, new InvocationContext({ functionName: 't', logHandler: () => undefined }), deps);
+  return { status: response.status, etag: (response.headers as Record<string, string> | undefined)?.ETag ?? '', json: response.jsonBody as Record<string, unknown> & { errors?: { field: string; message: string }[] } };
+}
+
+describe('item 9: a change to an existing entry is measured as a new one (PUT)', () => {
+  test('re-enabling a disabled broad entry needs the confirmation, which goes into the audit record; disabling and deleting never do', async () => {
+    const deps = await setup();
+    const paused = await deps.store.createEntry({ ...broad, scope: 'global', permanent: false, enabled: false }, 'seed');
+    const enable = { ...broad, id: paused.id, enabled: true };
+    const refused = await put(deps, paused.id, paused.etag!, enable, WRITER);
+    expect(refused.status).toBe(422);
+    expect(refused.json.errors?.[0]?.field).toBe('confirm');
+    expect(refused.json.breadth).toMatchObject({ total: 10, matched: 6, chains: 1, needsConfirmation: ['broad', 'chain'] });
+    expect(await deps.store.getEntry(paused.id)).toMatchObject({ enabled: false, etag: paused.etag });
+    expect((await put(deps, paused.id, paused.etag!, { ...enable, confirm: ['chain'] }, WRITER)).status).toBe(422);
+    const enabled = await put(deps, paused.id, paused.etag!, { ...enable, confirm: ['broad', 'chain'] }, WRITER);
+    expect(enabled.status).toBe(200);
+    const [record] = await deps.store.history(paused.id);
+    expect(record).toMatchObject({ action: 'update', actor: 'alice@contoso.com', reason: 'pilot resumes', status: 'committed' });
+    expect(record?.override).toMatchObject({ confirmed: ['broad', 'chain'], by: 'alice@contoso.com', matched: 6, total: 10, chains: 1, devices: 4, high: 1 });
+    expect(deps.changes.at(-1)).toMatchObject({ action: 'update', override: { confirmed: ['broad', 'chain'] } });
+    // Extending the enabled entry is measured again; disabling and deleting are not.
+    expect((await put(deps, paused.id, enabled.etag, { ...enable, expiresAt: '2025-03-25T00:00:00Z' }, WRITER)).status).toBe(422);
+    const disabled = await put(deps, paused.id, enabled.etag, { ...enable, enabled: false }, WRITER);
+    expect(disabled.status).toBe(200);
+    expect((await deps.store.history(paused.id))[0]?.override).toBeNull();
+    const del = await handleAllowlistItem(
+      new HttpRequest({ method: 'DELETE', url: `http://localhost/api/allowlist/${paused.id}`, params: { id: paused.id }, headers: { 'x-allowlist-client': 'test', 'if-match': disabled.etag, ...WRITER } }),
+      new InvocationContext({ functionName: 't', logHandler: () => undefined }),
+      deps,
+    );
+    expect(del.status).toBe(200);
+    expect((await deps.store.history(paused.id))[0]).toMatchObject({ action: 'delete', override: null });
+  });
+});
+
 describe('item 10: entries written around the audit are ignored by the hunt', () => {
   test('listEffectiveEntries keeps audited entries and names every bypass', async () => {
     const { store, entries } = makeStore(steppingClock('2025-03-01T00:00:00Z'));

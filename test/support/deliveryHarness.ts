@@ -78,7 +78,9 @@ export async function createBench(
     channels,
     ledger: options.ledger ? options.ledger(ledger) : ledger,
     queue,
-    send: options.send ?? createHttpSender({ clock, timeoutMs: options.timeoutMs ?? 300, allowLoopbackForTests: true }),
+    // A receiver that answers must never time out on a loaded machine (300 ms did, once, on two
+    // busy cores); tests of a hanging receiver pass their own short timeout.
+    send: options.send ?? createHttpSender({ clock, timeoutMs: options.timeoutMs ?? 10_000, allowLoopbackForTests: true }),
     clock,
     log,
     random: () => 0.5,

@@ -53,10 +53,37 @@ function compressedPrefix(text: string, trimEnd: boolean): CompressedPrefix {
 /** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 
+/** Longest stored (uncompressed) deflate block (RFC 1951 3.2.4). */
+const MAX_STORED_BLOCK = 0xffff;
+
+/**
+ * The tail as stored deflate blocks, the last one final. The tail is one incident's few lines
+ * (its window and device): compressing them would save about a hundred bytes, but each zlib call
+ * sets up a whole compressor (about 50 µs), which at thousands of incidents a cycle cost more than
+ * the rest of the links together. Stored blocks follow the prefix's full flush byte-aligned.
+ */
+function storedBlocks(bytes: Buffer): Buffer {
+  const blocks = Math.max(1, Math.ceil(bytes.length / MAX_STORED_BLOCK));
+  const out = Buffer.allocUnsafe(bytes.length + 5 * blocks);
+  let at = 0;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * MAX_STORED_BLOCK;
+    const length = Math.min(MAX_STORED_BLOCK, bytes.length - start);
+    // BFINAL on the last block, BTYPE 00 (stored); the rest of the header byte is padding.
+    out[at++] = b === blocks - 1 ? 1 : 0;
+    out.writeUInt16LE(length, at);
+    out.writeUInt16LE(~length & 0xffff, at + 2);
+    at += 4;
+    bytes.copy(out, at, start, start + length);
+    at += length;
+  }
+  return out;
+}
+
 /**
  * base64(gzip(UTF-16LE(prefix + tail))), before URL encoding: one ordinary gzip member (RFC 1952)
- * whose deflate stream is the prefix's cached blocks followed by the tail's, with the CRC-32 and
- * length of the whole text.
+ * whose deflate stream is the prefix's cached blocks followed by the tail's stored blocks, with
+ * the CRC-32 and length of the whole text.
  */
 export function encodeHuntingQueryParts(prefix: string, tail: string, options: { trimPrefixEnd?: boolean } = {}): string {
   const head = compressedPrefix(prefix, options.trimPrefixEnd === true);
@@ -64,7 +91,7 @@ export function encodeHuntingQueryParts(prefix: string, tail: string, options: {
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc32(tailBytes, head.crc), 0);
   trailer.writeUInt32LE((head.bytes + tailBytes.length) % 2 ** 32, 4);
-  return Buffer.concat([GZIP_HEADER, head.deflated, deflateRawSync(tailBytes, { level: 1 }), trailer]).toString('base64');
+  return Buffer.concat([GZIP_HEADER, head.deflated, storedBlocks(tailBytes), trailer]).toString('base64');
 }
 
 /** base64(gzip(UTF-16LE(query))), before URL encoding. */

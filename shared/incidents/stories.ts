@@ -21,10 +21,10 @@
  * an index from material to the story that last named it, so grouping is linear in findings (plus
  * the sort within each bucket).
  */
-import { createHash } from 'node:crypto';
 import type { Finding } from '../model/finding';
 import { sortFindings, findingTime } from './order';
 import { actorKey, deviceKey, materialKeys } from './identity';
+import { sha256Hex } from '../sha256';
 
 export const DEFAULT_STORY_GAP_MS = 3 * 60 * 60 * 1000;
 export const DEFAULT_STORY_WINDOW_MS = 8 * 60 * 60 * 1000;
@@ -115,7 +115,7 @@ export const MAX_STORY_MATERIALS = 200;
 
 export function storyIncidentId(tenantId: string, device: string, actor: string, firstFindingId: string): string {
   const material = ['story', tenantId.trim().toLowerCase(), device, actor, firstFindingId].join('|');
-  return createHash('sha256').update(material, 'utf8').digest('hex').slice(0, INCIDENT_ID_HEX_LENGTH);
+  return sha256Hex(material).slice(0, INCIDENT_ID_HEX_LENGTH);
 }
 
 export function storyParams(params: Partial<StoryParams> = {}): StoryParams {

@@ -9,7 +9,6 @@
  * shared/rules/rule.ts): file, registry and certificate rows know the store, thumbprint, signer
  * or file from the event itself rather than from a command line.
  */
-import { createHash } from 'node:crypto';
 import { parseCommandLine } from '../cmdline/parse';
 import { mentionsCodeSigningOid } from '../cmdline/scan';
 import type { HuntingQueryResults, HuntingSchemaColumn } from '../hunting/types';
@@ -26,6 +25,7 @@ import {
   type Tool,
 } from '../model/finding';
 import { MAX_OPTIONAL_COLUMN_LENGTH } from '../rules/rule';
+import { sha256Hex } from '../sha256';
 
 export interface NormaliseContext {
   ruleId: string;
@@ -272,7 +272,9 @@ function withFirst(first: string | null, rest: readonly string[]): string[] {
 
 /**
  * The parser's facts with the row's certificate-fact columns applied: scalar facts are replaced,
- * list facts get the column's value first. Throws RowError on a value that does not fit.
+ * list facts get the column's value first. Throws RowError on a value that does not fit. Built as
+ * plain literals (no spread): objects copied by spread get a hidden class of their own in V8, and
+ * every later read of 100,000 such findings would then go through the slow, megamorphic path.
  */
 function applyFactColumns(facts: CertificateFacts, col: ColumnReader, issues: IssueLog): CertificateFacts {
   const action = factOneOf(col('CertificateAction'), 'CertificateAction', CERT_ACTIONS, issues);
@@ -282,19 +284,20 @@ function applyFactColumns(facts: CertificateFacts, col: ColumnReader, issues: Is
   const store = factText(col('CertificateStore'), 'CertificateStore', issues);
   const file = factText(col('CertificateFile'), 'CertificateFile', issues);
   const signed = factText(col('SignedFile'), 'SignedFile', issues);
+  const certificate = facts.certificate;
   return {
-    ...facts,
     tool: tool ?? facts.tool,
     action: action ?? facts.action,
     certificate: {
-      ...facts.certificate,
-      subject: subject ?? facts.certificate.subject,
-      thumbprint: thumbprint ?? facts.certificate.thumbprint,
-      store: store ?? facts.certificate.store,
-      files: withFirst(file, facts.certificate.files),
+      subject: subject ?? certificate.subject,
+      thumbprint: thumbprint ?? certificate.thumbprint,
+      files: withFirst(file, certificate.files),
+      store: store ?? certificate.store,
+      codeSigningEku: certificate.codeSigningEku,
     },
     signedFile: signed ?? facts.signedFile,
     signedFiles: withFirst(signed, facts.signedFiles),
+    decodedCommand: facts.decodedCommand,
   };
 }
 
@@ -317,12 +320,12 @@ function shiftSeverity(base: Severity, delta: number): Severity {
  * A first, per-finding severity; incidents re-score with reasons (shared/enrich). Verification
  * and unrelated certutil use are informational; the seed's flags raise.
  */
-function findingSeverity(base: Severity, finding: Pick<Finding, 'action' | 'flags' | 'certificate'>, partlyRead: boolean): Severity {
+function findingSeverity(base: Severity, action: Finding['action'], flags: Finding['flags'], codeSigningEku: boolean, partlyRead: boolean): Severity {
   // A line read only in part may do more after the cut: the head alone never lowers it.
-  if ((finding.action === 'verify' || finding.action === 'other') && !partlyRead) return shiftSeverity(base, -1);
+  if ((action === 'verify' || action === 'other') && !partlyRead) return shiftSeverity(base, -1);
   let delta = 0;
-  if (finding.flags.suspiciousParent) delta += 1;
-  if (finding.flags.tempLocation && finding.certificate.codeSigningEku) delta += 1;
+  if (flags.suspiciousParent) delta += 1;
+  if (flags.tempLocation && codeSigningEku) delta += 1;
   return shiftSeverity(base, delta);
 }
 
@@ -344,7 +347,7 @@ export interface EventContent {
  */
 export function findingIdFor(deviceId: string | null, reportId: number | null, time: string, content: EventContent): string {
   if (deviceId && reportId !== null) {
-    return createHash('sha256').update(`${deviceId}|${reportId}|${time}`).digest('hex').slice(0, 32);
+    return sha256Hex(`${deviceId}|${reportId}|${time}`).slice(0, 32);
   }
   const parts = [
     'content-v1',
@@ -357,7 +360,7 @@ export function findingIdFor(deviceId: string | null, reportId: number | null, t
     content.parentCommandLine ?? '',
   ];
   // Lengths first: no two different contents can produce the same text.
-  return createHash('sha256').update(parts.map((p) => `${p.length}:${p}`).join('|')).digest('hex').slice(0, 32);
+  return sha256Hex(parts.map((p) => `${p.length}:${p}`).join('|')).slice(0, 32);
 }
 
 /** One row to one Finding; throws RowError with the reason when the row does not fit. */
@@ -391,41 +394,53 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
     suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
     tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),
   };
-  const partial = {
+  const id = findingIdFor(deviceId, reportId, time, { deviceName, accountName, fileName, commandLine: commandLineValue, parentFileName, parentCommandLine });
+  // Read in the order the fields are written, so the first bad column is the one reported.
+  // The text the query's PowerShell terms matched in, when it decoded one; else the parser's.
+  const decodedCommand = optionalString(col('DecodedCommand'), 'DecodedCommand') ?? facts.decodedCommand;
+  const branch = branchOf(col('DetectionBranch'), facts.tool);
+  const deviceFields = { id: deviceId, name: deviceName };
+  const account = { name: accountName, domain: optionalString(col('AccountDomain'), 'AccountDomain') };
+  const processFields = {
+    fileName,
+    originalFileName,
+    folderPath: optionalString(col('FolderPath'), 'FolderPath'),
+    sha256: optionalString(col('SHA256'), 'SHA256'),
+    processId: optionalInteger(col('ProcessId'), 'ProcessId'),
+  };
+  const parentFields = {
+    fileName: parentFileName,
+    commandLine: parentCommandLine,
+    processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
+    parentFileName: optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName'),
+  };
+  const severity = findingSeverity(ctx.defaultSeverity ?? 'medium', facts.action, flags, facts.certificate.codeSigningEku, partlyRead);
+  // One literal with every field in the schema's order (no spread: see applyFactColumns), so all
+  // findings share one hidden class.
+  return {
     schemaVersion: FINDING_SCHEMA_VERSION,
-    id: findingIdFor(deviceId, reportId, time, { deviceName, accountName, fileName, commandLine: commandLineValue, parentFileName, parentCommandLine }),
+    id,
     ruleId: ctx.ruleId,
     timestamp: time,
     commandLine: commandLineValue,
-    ...facts,
-    // The text the query's PowerShell terms matched in, when it decoded one; else the parser's.
-    decodedCommand: optionalString(col('DecodedCommand'), 'DecodedCommand') ?? facts.decodedCommand,
-    branch: branchOf(col('DetectionBranch'), facts.tool),
-    device: { id: deviceId, name: deviceName },
-    account: {
-      name: accountName,
-      domain: optionalString(col('AccountDomain'), 'AccountDomain'),
-    },
-    process: {
-      fileName,
-      originalFileName,
-      folderPath: optionalString(col('FolderPath'), 'FolderPath'),
-      sha256: optionalString(col('SHA256'), 'SHA256'),
-      processId: optionalInteger(col('ProcessId'), 'ProcessId'),
-    },
-    parent: {
-      fileName: parentFileName,
-      commandLine: parentCommandLine,
-      processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
-      parentFileName: optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName'),
-    },
+    tool: facts.tool,
+    action: facts.action,
+    certificate: facts.certificate,
+    signedFile: facts.signedFile,
+    signedFiles: facts.signedFiles,
+    decodedCommand,
+    branch,
+    device: deviceFields,
+    account,
+    process: processFields,
+    parent: parentFields,
     reportId,
     flags,
     suppressedBy: null,
     inputIssues,
     raw: row,
-  } satisfies Omit<Finding, 'severity'>;
-  return { ...partial, severity: findingSeverity(ctx.defaultSeverity ?? 'medium', partial, partlyRead) };
+    severity,
+  };
 }
 
 export function normaliseRow(

@@ -12,7 +12,7 @@
  * minted: `createdAt` is the announcement's own time (the incident revision's mint time, the
  * health alert's or allowlist change's time), never the time of an enqueue.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../sha256';
 import { SEVERITIES, type Severity } from '../model/finding';
 import type { Incident, IncidentStatus } from '../model/incident';
 
@@ -133,7 +133,7 @@ export function incidentEventFor(status: IncidentStatus): IncidentEvent {
 
 function hashId(parts: readonly string[]): string {
   // NUL-separated so ("a","bc") and ("ab","c") differ; 128 bits is plenty for dedupe.
-  return `ntf_${createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)}`;
+  return `ntf_${sha256Hex(parts.join('\u0000')).slice(0, 32)}`;
 }
 
 /** One announcement of one incident: its revision is minted before any message is built. */

@@ -63,7 +63,8 @@ describe('links', () => {
 
   test('the rule query is compressed once and each incident appends its own lines: still one valid gzip of the whole text', () => {
     const query = 'DeviceProcessEvents\n| where ProcessCommandLine has_any ("makecert", "证书", "😀")\n'.repeat(300);
-    for (const tail of ['', '\n| where DeviceId == "a"', `\n| where x == "${'界'.repeat(5000)}"`]) {
+    // The last tail needs two stored blocks (more than 65,535 bytes in UTF-16LE).
+    for (const tail of ['', '\n| where DeviceId == "a"', `\n| where x == "${'界'.repeat(5000)}"`, `\n| where x == "${'a'.repeat(40_000)}"`]) {
       const text = gunzipSync(Buffer.from(encodeHuntingQueryParts(query, tail), 'base64')).toString('utf16le');
       expect(text).toBe(query + tail);
     }

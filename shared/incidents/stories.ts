@@ -24,6 +24,7 @@
 import type { Finding } from '../model/finding';
 import { sortFindings, findingTime } from './order';
 import { actorKey, deviceKey, materialKeys } from './identity';
+import { MaterialIndex } from './materials';
 import { sha256Hex } from '../sha256';
 
 export const DEFAULT_STORY_GAP_MS = 3 * 60 * 60 * 1000;
@@ -137,7 +138,8 @@ export function storyFilesOf(finding: Finding): string[] {
 interface Entry {
   finding: Finding;
   t: number;
-  keys: readonly string[];
+  /** Material ids (MaterialIndex), in materialKeys order. */
+  ids: readonly number[];
 }
 
 /** One story being assembled within a bucket. */
@@ -148,7 +150,8 @@ interface Cluster {
   /** In time order unless `folded` (another cluster's entries were appended). */
   fresh: Entry[];
   folded: boolean;
-  materials: Map<string, number>;
+  /** Material id -> the latest time a step named it. */
+  materials: Map<number, number>;
   /** Set when a later cluster of the bucket absorbed this one. */
   mergedInto: Cluster | null;
 }
@@ -198,7 +201,83 @@ interface Bucket {
   device: string;
   actor: string;
   fresh: Entry[];
-  known: KnownStory[];
+  known: { story: KnownStory; materials: Map<number, number> }[];
+}
+
+/**
+ * Buckets by device and actor, looked up by the values as the findings spell them: the device's
+ * id (or name) and the account's name and domain each read into their key once per spelling.
+ */
+class Buckets {
+  readonly all = new Map<string, Bucket>();
+  private readonly byDeviceId = new Map<string, Map<string, Map<string, Bucket>>>();
+  private readonly byDeviceName = new Map<string, Map<string, Map<string, Bucket>>>();
+
+  /** The bucket of a device key and actor key, made when missing. */
+  of(device: string, actor: string): Bucket {
+    const key = `${device}\u0000${actor}`;
+    let bucket = this.all.get(key);
+    if (!bucket) {
+      bucket = { device, actor, fresh: [], known: [] };
+      this.all.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  ofFinding(finding: Finding): Bucket {
+    const { device, account } = finding;
+    // deviceKey reads the name when the id is blank.
+    const byId = device.id !== null && device.id.trim() !== '';
+    const byDevice = byId ? this.byDeviceId : this.byDeviceName;
+    const deviceSpelling = byId ? (device.id as string) : device.name;
+    let byName = byDevice.get(deviceSpelling);
+    if (!byName) {
+      byName = new Map();
+      byDevice.set(deviceSpelling, byName);
+    }
+    // null and '' read alike in actorKey: both are the empty spelling here.
+    const name = account.name ?? '';
+    let byDomain = byName.get(name);
+    if (!byDomain) {
+      byDomain = new Map();
+      byName.set(name, byDomain);
+    }
+    const domain = account.domain ?? '';
+    let bucket = byDomain.get(domain);
+    if (!bucket) {
+      bucket = this.of(deviceKey(device), actorKey(account));
+      byDomain.set(domain, bucket);
+    }
+    return bucket;
+  }
+
+  get(device: string, actor: string): Bucket | undefined {
+    return this.all.get(`${device}\u0000${actor}`);
+  }
+}
+
+/**
+ * Which cluster of the current bucket last named each material id: arrays indexed by id, valid
+ * for the bucket whose stamp they carry (no map to build and empty per bucket).
+ */
+class MaterialOwners {
+  private readonly clusters: (Cluster | undefined)[];
+  private readonly stamps: Int32Array;
+  private stamp = 0;
+  constructor(size: number) {
+    this.clusters = new Array<Cluster | undefined>(size).fill(undefined);
+    this.stamps = new Int32Array(size);
+  }
+  nextBucket(): void {
+    this.stamp++;
+  }
+  get(id: number): Cluster | undefined {
+    return this.stamps[id] === this.stamp ? this.clusters[id] : undefined;
+  }
+  set(id: number, cluster: Cluster): void {
+    this.stamps[id] = this.stamp;
+    this.clusters[id] = cluster;
+  }
 }
 
 /**
@@ -207,23 +286,18 @@ interface Bucket {
  */
 export function assembleStories(input: StoryInput): StoryDraft[] {
   const params = storyParams(input.params);
-  const buckets = new Map<string, Bucket>();
-  const bucketOf = (device: string, actor: string): Bucket => {
-    const key = `${device}\u0000${actor}`;
-    let bucket = buckets.get(key);
-    if (!bucket) {
-      bucket = { device, actor, fresh: [], known: [] };
-      buckets.set(key, bucket);
-    }
-    return bucket;
-  };
+  const materials = new MaterialIndex();
+  const buckets = new Buckets();
   for (const finding of input.fresh) {
-    bucketOf(deviceKey(finding.device), actorKey(finding.account)).fresh.push({ finding, t: findingTime(finding), keys: materialKeys(finding) });
+    buckets.ofFinding(finding).fresh.push({ finding, t: findingTime(finding), ids: materials.ofFinding(finding) });
   }
   for (const story of input.known ?? []) {
-    const bucket = buckets.get(`${story.deviceKey}\u0000${story.actorKey}`);
+    const bucket = buckets.get(story.deviceKey, story.actorKey);
     // Stories of devices and actors with nothing new stay as they are.
-    if (bucket) bucket.known.push(story);
+    if (!bucket) continue;
+    const known = new Map<number, number>();
+    for (const [key, t] of story.materials) known.set(materials.idOf(key), t);
+    bucket.known.push({ story, materials: known });
   }
   const rememberedBy = new Map<string, Finding[]>();
   if (input.remembered && input.remembered.length > 0) {
@@ -237,10 +311,12 @@ export function assembleStories(input: StoryInput): StoryDraft[] {
     }
   }
 
+  const owners = new MaterialOwners(materials.size);
   const drafts: StoryDraft[] = [];
-  for (const bucket of buckets.values()) {
+  for (const bucket of buckets.all.values()) {
     if (bucket.fresh.length === 0) continue;
-    drafts.push(...storiesOfBucket(bucket, params, input.tenantId, rememberedBy));
+    owners.nextBucket();
+    for (const draft of storiesOfBucket(bucket, params, input.tenantId, rememberedBy, materials, owners)) drafts.push(draft);
   }
   return drafts.sort((a, b) => a.firstSeen - b.firstSeen || (a.incidentId < b.incidentId ? -1 : a.incidentId > b.incidentId ? 1 : 0));
 }
@@ -250,21 +326,22 @@ function storiesOfBucket(
   params: StoryParams,
   tenantId: string,
   rememberedBy: ReadonlyMap<string, Finding[]>,
+  index: MaterialIndex,
+  byMaterial: MaterialOwners,
 ): StoryDraft[] {
   const { gapMs, windowMs, maxSpanMs } = params;
-  const clusters: Cluster[] = bucket.known.map((known) => ({
-    known,
-    first: known.firstSeen,
-    last: known.lastSeen,
+  const clusters: Cluster[] = bucket.known.map(({ story, materials }) => ({
+    known: story,
+    first: story.firstSeen,
+    last: story.lastSeen,
     fresh: [],
     folded: false,
-    materials: new Map(known.materials),
+    materials,
     mergedInto: null,
   }));
-  // Material key -> the cluster that last named it (known stories first, so fresh steps link to them).
-  const byMaterial = new Map<string, Cluster>();
+  // Material -> the cluster that last named it (known stories first, so fresh steps link to them).
   for (const cluster of [...clusters].sort((a, b) => a.last - b.last)) {
-    for (const key of cluster.materials.keys()) byMaterial.set(key, cluster);
+    for (const id of cluster.materials.keys()) byMaterial.set(id, cluster);
   }
   const knownClusters = [...clusters];
 
@@ -273,16 +350,16 @@ function storiesOfBucket(
   let previousId = '';
   const candidates: Cluster[] = [];
   for (const entry of bucket.fresh.sort(compareEntries)) {
-    const { t, keys } = entry;
+    const { t, ids } = entry;
     // The same row twice in one batch (paging, overlapping windows): ids carry the event time,
     // so after sorting a repeat is next to its first copy.
     if (previousCluster && previousT === t && previousId === entry.finding.id) continue;
     candidates.length = 0;
     if (previousCluster && t - previousT <= gapMs) consider(candidates, previousCluster, t, maxSpanMs);
-    for (const key of keys) {
-      const cluster = byMaterial.get(key);
+    for (const id of ids) {
+      const cluster = byMaterial.get(id);
       if (!cluster) continue;
-      const named = rootOf(cluster).materials.get(key);
+      const named = rootOf(cluster).materials.get(id);
       if (named !== undefined && Math.abs(t - named) <= windowMs) consider(candidates, cluster, t, maxSpanMs);
     }
     for (const cluster of knownClusters) if (nearKnown(rootOf(cluster), t, gapMs)) consider(candidates, cluster, t, maxSpanMs);
@@ -311,9 +388,9 @@ function storiesOfBucket(
     target.fresh.push(entry);
     if (t < target.first) target.first = t;
     if (t > target.last) target.last = t;
-    for (const key of keys) {
-      if ((target.materials.get(key) ?? -Infinity) < t) target.materials.set(key, t);
-      byMaterial.set(key, target);
+    for (const id of ids) {
+      if ((target.materials.get(id) ?? -Infinity) < t) target.materials.set(id, t);
+      byMaterial.set(id, target);
     }
     previousCluster = target;
     previousT = t;
@@ -341,10 +418,9 @@ function storiesOfBucket(
     const files = new Set(known?.files ?? []);
     let fileCount = known?.fileCount ?? 0;
     for (const entry of cluster.fresh) {
-      for (const key of entry.keys) {
-        if (!key.startsWith('file:')) continue;
-        const file = key.slice(5);
-        if (files.has(file)) continue;
+      for (const id of entry.ids) {
+        const file = index.fileNames[id];
+        if (file === null || file === undefined || files.has(file)) continue;
         fileCount++;
         if (files.size < MAX_STORY_FILES) files.add(file);
       }
@@ -361,7 +437,7 @@ function storiesOfBucket(
       firstSeen: cluster.first,
       lastSeen: cluster.last,
       findingCount: (known?.findingCount ?? 0) + fresh.length,
-      materials: boundMaterials(cluster.materials),
+      materials: boundMaterials(cluster.materials, index.keys),
       files: [...files],
       fileCount,
       previousIncidentId: known ? known.previousIncidentId : previousStory(cluster, roots, ids),
@@ -385,7 +461,10 @@ function previousStory(cluster: Cluster, roots: readonly Cluster[], ids: Readonl
   return best ? (ids.get(best) ?? null) : null;
 }
 
-function boundMaterials(materials: ReadonlyMap<string, number>): Map<string, number> {
-  if (materials.size <= MAX_STORY_MATERIALS) return new Map(materials);
-  return new Map([...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS));
+/** The story's materials as key text: the most recently named MAX_STORY_MATERIALS of them. */
+function boundMaterials(materials: ReadonlyMap<number, number>, keys: readonly string[]): Map<string, number> {
+  const entries = materials.size <= MAX_STORY_MATERIALS ? [...materials] : [...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS);
+  const out = new Map<string, number>();
+  for (const [id, t] of entries) out.set(keys[id] as string, t);
+  return out;
 }

@@ -186,3 +186,24 @@ describe('story identity', () => {
     expect(stories([newSelfSignedCert('CN=X', { timestamp: at(0, T0) })])[0]!.firstSeen).toBe(Date.parse(T0));
   });
 });
+
+describe('assembleStories: buckets by device and actor as the keys read them, whatever the spelling', () => {
+  test('device ids and accounts differing in case or blanks share a story; a blank id falls back to the name', () => {
+    const a = makeFinding({ timestamp: at(0), device: { id: 'ABCDEF', name: 'ws-1' }, account: { name: 'Alice', domain: 'CONTOSO' } });
+    const b = makeFinding({ timestamp: at(5), device: { id: ' abcdef ', name: 'renamed' }, account: { name: ' alice', domain: 'contoso ' } });
+    const c = makeFinding({ timestamp: at(6), device: { id: '  ', name: 'WS-2' }, account: { name: 'alice', domain: 'contoso' } });
+    const d = makeFinding({ timestamp: at(7), device: { id: '  ', name: 'ws-3' }, account: { name: 'alice', domain: 'contoso' } });
+    const e = makeFinding({ timestamp: at(8), device: { id: null, name: ' ws-2' }, account: { name: 'alice', domain: 'contoso' } });
+    const f = makeFinding({ timestamp: at(9), device: { id: 'abcdef', name: 'ws-1' }, account: { name: null, domain: 'contoso' } });
+    const g = makeFinding({ timestamp: at(10), device: { id: 'abcdef', name: 'ws-1' }, account: { name: '', domain: null } });
+    const drafts = stories([a, b, c, d, e, f, g]);
+    const byKeys = drafts.map((draft) => `${draft.deviceKey} ${draft.actorKey} ${ids(draft).length}`).sort();
+    expect(byKeys).toEqual(['id:abcdef ? 2', 'id:abcdef contoso\\alice 2', 'name:ws-2 contoso\\alice 2', 'name:ws-3 contoso\\alice 1']);
+    for (const draft of drafts) {
+      for (const finding of draft.findings) {
+        expect(deviceKey(finding.device)).toBe(draft.deviceKey);
+        expect(actorKey(finding.account)).toBe(draft.actorKey);
+      }
+    }
+  });
+});

@@ -131,43 +131,147 @@ export function entryFits(entry: FalsePositiveEntry, finding: Finding): boolean 
  * pattern is compiled once and each distinct value tested once per matcher. A WeakMap, so a
  * rule reloaded with new entries is compiled afresh and the old one forgotten.
  */
-const compiledEntries = new WeakMap<readonly FalsePositiveEntry[], { entries: FalsePositiveEntry[]; compiled: CompiledEntry[] }>();
+const compiledEntries = new WeakMap<readonly FalsePositiveEntry[], { entries: FalsePositiveEntry[]; compiled: CompiledEntry[]; masks: EntryMasks | null }>();
 
-function compiledFor(entries: readonly FalsePositiveEntry[]): CompiledEntry[] {
+function compiledFor(entries: readonly FalsePositiveEntry[]): { compiled: CompiledEntry[]; masks: EntryMasks | null } {
   const cached = compiledEntries.get(entries);
   // The array may have been edited in place since: recompile unless it holds the same entries.
-  if (cached && cached.entries.length === entries.length && cached.entries.every((e, i) => e === entries[i])) return cached.compiled;
+  if (cached && cached.entries.length === entries.length && cached.entries.every((e, i) => e === entries[i])) return cached;
   const compiled = entries.map(compileEntry);
-  compiledEntries.set(entries, { entries: [...entries], compiled });
-  return compiled;
+  const fresh = { entries: [...entries], compiled, masks: compiled.length <= EntryMasks.MAX_ENTRIES ? new EntryMasks(compiled) : null };
+  compiledEntries.set(entries, fresh);
+  return fresh;
+}
+
+/** Raw values remembered per field before the memo starts over. */
+const MAX_REMEMBERED_RAW = 8192;
+
+/**
+ * Which entries fit one finding, as a bit mask (bit e: entries[e]), read from the finding's values
+ * as written: each field's verdicts are remembered per raw value (a path, a parent image, an
+ * account), so a finding costs a few lookups instead of trimming, lower-casing and testing every
+ * value against every entry. Same verdicts as `compiledFits`, one entry per bit.
+ */
+class EntryMasks {
+  static readonly MAX_ENTRIES = 30;
+  /** Entries with at least one matcher: only they can fit. */
+  readonly all: number;
+  /** Per field some entry tests: the entries that do not test it (they pass it whatever the value). */
+  private readonly fields: { field: MatcherField; untested: number; tests: { bit: number; patterns: PatternSet }[]; memo: Map<string, number> }[] = [];
+  private readonly accounts = new Map<string, Map<string, number>>();
+
+  constructor(compiled: readonly CompiledEntry[]) {
+    let all = 0;
+    compiled.forEach((matchers, e) => {
+      if (matchers.length > 0) all |= 1 << e;
+    });
+    this.all = all;
+    for (const field of MATCHER_FIELDS) {
+      const tests: { bit: number; patterns: PatternSet }[] = [];
+      compiled.forEach((matchers, e) => {
+        for (const m of matchers) if (m.field === field) tests.push({ bit: 1 << e, patterns: m.patterns });
+      });
+      if (tests.length === 0) continue;
+      const tested = tests.reduce((bits, t) => bits | t.bit, 0);
+      this.fields.push({ field, untested: all & ~tested, tests, memo: new Map() });
+    }
+  }
+
+  /** The entries whose every matcher fits this finding. */
+  fitting(finding: Finding): number {
+    let mask = this.all;
+    for (const plan of this.fields) {
+      mask &= plan.untested | this.matching(plan, finding);
+      if (mask === 0) return 0;
+    }
+    return mask;
+  }
+
+  /** Entries testing the field whose patterns match any of the finding's values of it. */
+  private matching(plan: EntryMasks['fields'][number], finding: Finding): number {
+    switch (plan.field) {
+      case 'parents':
+        return finding.parent.fileName ? this.memoised(plan, finding.parent.fileName) : 0;
+      case 'parentCommandLines':
+        return finding.parent.commandLine ? this.memoised(plan, finding.parent.commandLine) : 0;
+      case 'subjects':
+        return finding.certificate.subject ? this.memoised(plan, finding.certificate.subject) : 0;
+      case 'devices':
+        return finding.device.name ? this.memoised(plan, finding.device.name) : 0;
+      case 'paths': {
+        let bits = 0;
+        const { folderPath } = finding.process;
+        if (folderPath) bits |= this.memoised(plan, folderPath);
+        for (const f of finding.certificate.files) if (f) bits |= this.memoised(plan, f);
+        for (const f of finding.signedFiles) if (f) bits |= this.memoised(plan, f);
+        return bits;
+      }
+      case 'accounts': {
+        const { name, domain } = finding.account;
+        if (!name) return 0;
+        let byDomain = this.accounts.get(name);
+        if (!byDomain) {
+          if (this.accounts.size >= MAX_REMEMBERED_RAW) this.accounts.clear();
+          byDomain = new Map();
+          this.accounts.set(name, byDomain);
+        }
+        const key = domain ?? '';
+        let bits = byDomain.get(key);
+        if (bits === undefined) {
+          bits = this.test(plan, present([name, domain && name ? `${domain}\\${name}` : null]));
+          byDomain.set(key, bits);
+        }
+        return bits;
+      }
+    }
+  }
+
+  /** The verdicts of one raw value, read as fieldValues reads it. */
+  private memoised(plan: EntryMasks['fields'][number], raw: string): number {
+    let bits = plan.memo.get(raw);
+    if (bits === undefined) {
+      const values = plan.field === 'parents' ? present([baseName(raw), raw]) : present([raw]);
+      bits = this.test(plan, values);
+      if (plan.memo.size >= MAX_REMEMBERED_RAW) plan.memo.clear();
+      plan.memo.set(raw, bits);
+    }
+    return bits;
+  }
+
+  private test(plan: EntryMasks['fields'][number], values: readonly string[]): number {
+    let bits = 0;
+    for (const t of plan.tests) if (t.patterns.anyMatch(values)) bits |= t.bit;
+    return bits;
+  }
 }
 
 /** Hints (or descriptions, when an entry has no hint) of entries fitting any finding; rule order. */
 export function falsePositiveHints(findings: readonly Finding[], entries: readonly FalsePositiveEntry[]): string[] {
   const hints: string[] = [];
   if (entries.length === 0) return hints;
-  const compiled = compiledFor(entries);
-  // Each finding's values are read only for the fields some entry tests, and only once.
-  const values: (Partial<FindingValues> | undefined)[] = [];
-  const valuesFor = (i: number, field: MatcherField): readonly string[] => {
-    let cached = values[i];
-    if (!cached) values[i] = cached = {};
-    let list = cached[field];
-    if (list === undefined) {
-      const finding = findings[i];
-      list = finding ? fieldValues(finding, field) : [];
-      cached[field] = list;
+  const { compiled, masks } = compiledFor(entries);
+  let fits: (e: number) => boolean;
+  if (masks !== null) {
+    let fitting = 0;
+    for (const finding of findings) {
+      fitting |= masks.fitting(finding);
+      if (fitting === masks.all) break;
     }
-    return list;
-  };
+    fits = (e) => (fitting & (1 << e)) !== 0;
+  } else {
+    fits = (e) => anyFindingFits(findings, compiled[e]);
+  }
   entries.forEach((entry, e) => {
-    const matchers = compiled[e];
-    if (!matchers || matchers.length === 0) return;
-    let fits = false;
-    for (let i = 0; i < findings.length && !fits; i++) fits = matchers.every(({ field, patterns }) => patterns.anyMatch(valuesFor(i, field)));
-    if (!fits) return;
+    if (!fits(e)) return;
     const text = (entry.hint || entry.description).trim();
     if (text && !hints.includes(text)) hints.push(text);
   });
   return hints;
+}
+
+/** Rules with more entries than a mask holds: each entry against the findings until one fits. */
+function anyFindingFits(findings: readonly Finding[], matchers: CompiledEntry | undefined): boolean {
+  if (!matchers || matchers.length === 0) return false;
+  for (const finding of findings) if (matchers.every(({ field, patterns }) => patterns.anyMatch(fieldValues(finding, field)))) return true;
+  return false;
 }

@@ -14,6 +14,7 @@ import type { Channel } from '../notify/channels';
 import { routeAnnouncements } from '../notify/channels';
 import type { AllowlistChangePayload, Announcement, HealthPayload } from '../notify/message';
 import type { DeliveryQueuePort } from '../notify/queue';
+import { changeAudience, changeTenants, type MissedTenant, type RegistryChannels } from '../tenants/changeAudience';
 import type { Logger } from './logger';
 
 export const HEALTH_ALERT_MARKER = 'HUNT_HEALTH_ALERT';
@@ -125,6 +126,60 @@ export function createQueueChangeNotifier(path: NotificationPath): AllowlistChan
   return {
     async announce(change) {
       await enqueueAnnouncements(path, [{ kind: 'allowlist-change', change: changePayload(change) }]);
+    },
+  };
+}
+
+export const CHANGE_UNANNOUNCED_CODE = 'allowlist-change-tenant-unannounced';
+
+/**
+ * The health alert for a change a tenant's channels did not hear (the registry could not be
+ * read, or names a channel that is not defined). One per change and tenants missed.
+ */
+export function changeUnannouncedAlert(payload: AllowlistChangePayload, missed: readonly MissedTenant[], now: Date): HealthPayload {
+  const tenants = missed.map((m) => m.tenantId);
+  const key = createHash('sha256').update(`${payload.changeId}|${CHANGE_UNANNOUNCED_CODE}|${tenants.join('|')}`).digest('hex').slice(0, 32);
+  const why = missed.map((m) => `tenant ${m.tenantId}: ${m.problem}`).join('; ');
+  return {
+    key,
+    code: CHANGE_UNANNOUNCED_CODE,
+    level: 'error',
+    summary: `Allowlist entry ${payload.entryId} was ${payload.action} by ${payload.actor}, but the channels of tenant ${tenants.join(', ')} were not told (${why})`.slice(0, 1000),
+    channelId: null,
+    notificationId: null,
+    at: now.toISOString(),
+    details: { tenantId: tenants.join(', '), entryId: payload.entryId, changeId: payload.changeId, problem: why.slice(0, 1000) },
+  };
+}
+
+/**
+ * Allowlist changes for a deployment that may hunt many tenants: each change goes to the channels
+ * of the tenants its entry is scoped to (before and after) as well as to the deployment's, and
+ * never to another tenant's (shared/tenants/changeAudience.ts). The registry is read for every
+ * change; if it cannot be read the change (already stored and audited) still goes to the
+ * deployment's channels as last known, and a health alert names the tenants whose channels missed it.
+ */
+export function createTenantChangeNotifier(
+  path: NotificationPath & { registry: () => Promise<RegistryChannels>; log: Logger },
+): AllowlistChangeNotifier {
+  let lastKnown: RegistryChannels | null = null;
+  return {
+    async announce(change) {
+      const payload = changePayload(change);
+      let registry: RegistryChannels | null;
+      let problem: string | null = null;
+      try {
+        registry = lastKnown = await path.registry();
+      } catch (error) {
+        registry = lastKnown;
+        problem = `the tenant registry cannot be read: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      }
+      const audience = changeAudience(changeTenants([change.before?.scope, change.after?.scope]), path.channels, registry, problem);
+      await enqueueAnnouncements({ ...path, channels: audience.channels }, [{ kind: 'allowlist-change', change: payload }]);
+      if (audience.missed.length === 0) return;
+      const alert = changeUnannouncedAlert(payload, audience.missed, path.now());
+      path.log.error(`${HEALTH_ALERT_MARKER}: ${alert.summary}`, { marker: HEALTH_ALERT_MARKER, ...alert.details, code: alert.code });
+      await enqueueAnnouncements({ ...path, channels: audience.deployment }, [{ kind: 'health', health: alert }]);
     },
   };
 }

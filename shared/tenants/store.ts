@@ -53,6 +53,11 @@ export class TenantConflictError extends Error {
 export interface UnreadableTenant {
   key: string;
   problem: string;
+  /**
+   * The channels the row names, when that part can still be read (null when not): a channel a
+   * tenant names stays that tenant's even while the rest of its row is wrong.
+   */
+  channelIds?: string[] | null;
 }
 
 export interface TenantAuditRecord {
@@ -85,6 +90,15 @@ function parseJson(row: Row, key: string): unknown {
 function stringArray(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`${field} is not a list of strings`);
   return value;
+}
+
+/** Best effort, for a row that cannot be read as a whole: its channel ids, or null. */
+function channelIdsOf(row: Row): string[] | null {
+  try {
+    return stringArray(parseJson(row, 'channelIds') ?? [], 'channelIds');
+  } catch {
+    return null;
+  }
 }
 
 /** Reads a config row strictly: a tenant that cannot be read must not be hunted half-configured. */
@@ -181,13 +195,30 @@ export class TenantStore {
   /** Every registry entry, by key; rows that cannot be read are reported, never dropped silently. */
   async listWithProblems(): Promise<{ tenants: Tenant[]; unreadable: UnreadableTenant[] }> {
     await this.ensure();
+    return this.readConfigRows();
+  }
+
+  /**
+   * The same list for an identity that may only read the table (the allowlist API's, Storage Table
+   * Data Reader): the table is never created, and a table that does not exist is an empty registry.
+   */
+  async listReadOnly(): Promise<{ tenants: Tenant[]; unreadable: UnreadableTenant[] }> {
+    try {
+      return await this.readConfigRows();
+    } catch (error) {
+      if (isStatus(error, 404)) return { tenants: [], unreadable: [] };
+      throw error;
+    }
+  }
+
+  private async readConfigRows(): Promise<{ tenants: Tenant[]; unreadable: UnreadableTenant[] }> {
     const tenants: Tenant[] = [];
     const unreadable: UnreadableTenant[] = [];
     for await (const row of this.table.listEntities<Row>({ queryOptions: { filter: `RowKey eq '${CONFIG_ROW}'` } })) {
       try {
         tenants.push(rowToTenant(row));
       } catch (error) {
-        unreadable.push({ key: unescapeKey(row.partitionKey ?? ''), problem: (error as Error).message });
+        unreadable.push({ key: unescapeKey(row.partitionKey ?? ''), problem: (error as Error).message, channelIds: channelIdsOf(row) });
       }
     }
     tenants.sort((a, b) => a.key.localeCompare(b.key));

@@ -79,5 +79,21 @@ test('a row that cannot be read is reported by key, not dropped and not hunted h
   await table.createEntity({ partitionKey: 'broken', rowKey: 'config', key: 'broken', entraTenantId: 'nope', channelIds: '{not json' });
   const { tenants, unreadable } = await store.listWithProblems();
   expect(tenants.map((t) => t.key)).toEqual(['contoso']);
-  expect(unreadable).toEqual([{ key: 'broken', problem: expect.stringMatching(/JSON|entraTenantId/) }]);
+  // Its channel list is unreadable too: null, not "no channels".
+  expect(unreadable).toEqual([{ key: 'broken', problem: expect.stringMatching(/JSON|entraTenantId/), channelIds: null }]);
+});
+
+test('listReadOnly (the allowlist API, a table reader): never creates the table, a missing table is an empty registry, an odd row keeps its channels', async () => {
+  const fromConnection = TableClient.fromConnectionString(azuriteConnectionString(), uniqueName('tenantsnone'), { allowInsecureConnection: true });
+  const reader = new TenantStore(fromConnection);
+  expect(await reader.listReadOnly()).toEqual({ tenants: [], unreadable: [] });
+  // Still absent: listing its rows fails with 404 rather than finding an empty table.
+  await expect(fromConnection.listEntities().next()).rejects.toMatchObject({ statusCode: 404 });
+
+  await store.add({ key: 'contoso', entraTenantId: GUID, channelIds: ['contoso-teams'] }, { actor: 'x', now: NOW });
+  await store.add({ key: 'fabrikam', entraTenantId: GUID, channelIds: ['fabrikam-teams'] }, { actor: 'x', now: NOW });
+  await table.updateEntity({ partitionKey: 'fabrikam', rowKey: 'config', overrides: 'not json' }, 'Merge');
+  const { tenants, unreadable } = await store.listReadOnly();
+  expect(tenants.map((t) => t.key)).toEqual(['contoso']);
+  expect(unreadable).toEqual([{ key: 'fabrikam', problem: expect.any(String), channelIds: ['fabrikam-teams'] }]);
 });

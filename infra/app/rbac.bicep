@@ -16,6 +16,9 @@
 //   Storage Table Data Contributor  allowlist, allowlistaudit   entries and their audit trail;
 //                                   recentfindings (breadth estimates; see the note below)
 //   Storage Queue Data Message Sender  notifications       announces every allowlist change
+//   Storage Table Data Reader       tenants                which channels are a registry tenant's, so a
+//                                                          tenant's entry is announced on its channels
+//                                                          (read only: the API never creates the table)
 // Both: Monitoring Metrics Publisher on Application Insights (telemetry with Entra ID) and Key
 // Vault Secrets User on the vault (the NOTIFY_CHANNELS reference).
 // Operator (optional; azd's AZURE_PRINCIPAL_ID, a person): Key Vault Secrets Officer (to set
@@ -79,6 +82,8 @@ var apiDataRoles = [
   // reading (RecentFindingsStore.ensure), which Table Data Reader may not.
   { kind: 'table', name: 'recentfindings', roleId: roles.storageTableDataContributor }
   { kind: 'queue', name: notificationQueue, roleId: roles.storageQueueDataMessageSender }
+  // A tenant's allowlist change goes to that tenant's channels: the registry says which they are.
+  { kind: 'table', name: 'tenants', roleId: roles.storageTableDataReader }
 ]
 var operatorDataRoles = empty(operatorPrincipalId)
   ? []

@@ -256,6 +256,7 @@ test('data roles are scoped per table and queue, never to the whole data account
     ['table', 'allowlistaudit', 'storageTableDataContributor'],
     ['table', 'recentfindings', 'storageTableDataContributor'],
     ['queue', 'notificationQueue', 'storageQueueDataMessageSender'],
+    ['table', 'tenants', 'storageTableDataReader'],
   ]);
   // People read; they change the allowlist through the API (audited and announced).
   const operator = dataRoles(rbac, 'operatorDataRoles');

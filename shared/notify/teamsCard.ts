@@ -246,6 +246,11 @@ function clockTime(iso: string): string {
   return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(11, 19);
 }
 
+/** `1 step`, `4 steps`. */
+function steps(count: number): string {
+  return count === 1 ? '1 step' : `${count} steps`;
+}
+
 /** One timeline line: `#3 10:19:30 · signtool / sign ×30 · TailspinSetup.exe and 29 more`. */
 function timelineRow(line: TimelineLine, max: number): RichTextBlock {
   const steps = line.count > 1 ? `#${line.step}-${line.step + line.count - 1}` : `#${line.step}`;
@@ -303,7 +308,7 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
   const facts: CardElement[] = [
     fact('Device', incident.device.name, L.text),
     fact('Accounts', listText(incident.accounts, L.accounts), L.text),
-    fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${incident.findingCount} steps)`, 200),
+    fact('Seen', `${formatTime(incident.firstSeen)} to ${formatTime(incident.lastSeen)} (${steps(incident.findingCount)})`, 200),
   ];
   if (primary?.parent.fileName) {
     // What the suspicious-parent flag looked at, shell included (cmd.exe started by winword.exe).
@@ -330,7 +335,7 @@ export function incidentCard(payload: IncidentPayload, levelIndex = 0): Adaptive
   // The story as a short timeline: step, time, tool and action, what it touched.
   const timeline = storyTimeline(incident.findings, { maxLines: Math.max(1, L.timeline), totalSteps: incident.findingCount });
   if (L.timeline > 0 && timeline.lines.length > 0) {
-    body.push(label(`The story in ${Math.max(incident.findingCount, incident.findings.length)} steps`, { weight: 'Bolder', spacing: 'Medium' }));
+    body.push(label(`The story in ${steps(Math.max(incident.findingCount, incident.findings.length))}`, { weight: 'Bolder', spacing: 'Medium' }));
     for (const line of timeline.lines) body.push(timelineRow(line, L.text));
     if (timeline.moreSteps > 0) body.push(label(`and ${timeline.moreSteps} more steps`, { isSubtle: true, size: 'Small' }));
   } else if (incident.findingCount > 1 || incident.findings.length > 1) {

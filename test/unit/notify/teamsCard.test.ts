@@ -109,6 +109,15 @@ describe('incident card', () => {
     expect(content.actions?.map((a) => a.title)).toEqual(['Open device in Defender', 'Open hunting query', 'Allowlist this signer']);
   });
 
+  test('a one-step story says "1 step"', () => {
+    const one = incident({ findingCount: 1, findings: incident().findings.slice(0, 1) });
+    const content = buildTeamsPayload(incidentMessage(one)).payload.attachments[0].content;
+    const all = [...textsOf(content, 'TextBlock'), ...textsOf(content, 'TextRun')].join('\n');
+    expect(all).toContain('The story in 1 step');
+    expect(all).toContain('(1 step)');
+    expect(all).not.toContain('1 steps');
+  });
+
   test('a chain incident says how creation and use were linked', () => {
     const i = incident({ chainLink: { linkedBy: 'thumbprint', createdFindingIds: [], usedFindingIds: [], mergedIncidentIds: [] } });
     const blocks = textsOf(buildTeamsPayload(incidentMessage(i)).payload.attachments[0].content, 'TextBlock');

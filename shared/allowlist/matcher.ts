@@ -273,13 +273,45 @@ function fileName(path: string): string {
   return cut >= 0 ? path.slice(cut + 1) : path;
 }
 
+/**
+ * Branch and tool values, read once per value: a handful of values, the same for every finding
+ * of a branch, so a finding does not look its legacy branch id up and lower-case both again.
+ * Shared arrays: the matcher only reads them.
+ */
+const branchForms = new Map<string, string[]>();
+const toolForms = new Map<string, string[]>();
+/** Bounds the two memos should a finding ever carry a value outside the known lists. */
+const MAX_REMEMBERED_FORMS = 256;
+
+function lowerPresent(values: readonly (string | null | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const v of values) if (typeof v === 'string' && v.length > 0) out.push(v.toLowerCase());
+  return out;
+}
+
+function branchValues(branch: Finding['branch']): string[] {
+  let forms = branchForms.get(branch);
+  if (forms === undefined) {
+    forms = lowerPresent([branch, legacyBranchId(branch)]);
+    if (branchForms.size >= MAX_REMEMBERED_FORMS) branchForms.clear();
+    branchForms.set(branch, forms);
+  }
+  return forms;
+}
+
+function toolValues(tool: Finding['tool']): string[] {
+  let forms = toolForms.get(tool);
+  if (forms === undefined) {
+    forms = lowerPresent([tool]);
+    if (toolForms.size >= MAX_REMEMBERED_FORMS) toolForms.clear();
+    toolForms.set(tool, forms);
+  }
+  return forms;
+}
+
 /** The finding's values per condition field, lower-cased once. */
 export function findingConditionValues(finding: Finding): FindingValues {
-  const lower = (values: (string | null | undefined)[]): string[] => {
-    const out: string[] = [];
-    for (const v of values) if (typeof v === 'string' && v.length > 0) out.push(v.toLowerCase());
-    return out;
-  };
+  const lower = lowerPresent;
   const files: string[] = [];
   const perFile: string[][] = [];
   for (const file of finding.certificate.files) {
@@ -304,8 +336,8 @@ export function findingConditionValues(finding: Finding): FindingValues {
     parentProcess: lower([finding.parent.fileName]),
     // A condition written against the earlier lowercase ids (makecert-pvk2pfx, signtool, ...)
     // still matches: the finding offers its branch under both names.
-    branch: lower([finding.branch, legacyBranchId(finding.branch)]),
-    tool: lower([finding.tool]),
+    branch: branchValues(finding.branch),
+    tool: toolValues(finding.tool),
     certificateFiles: perFile,
   };
 }

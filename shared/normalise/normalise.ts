@@ -113,22 +113,51 @@ function answerColumns(schema: readonly HuntingSchemaColumn[] | undefined): ((ro
   if (!schema || schema.length === 0) return columnReader;
   const byLowered = new Map<string, string>();
   const exact = new Set<string>();
+  /** How many declared columns share each lower-cased name. */
+  const spellings = new Map<string, number>();
   for (const column of schema) {
     if (typeof column?.name !== 'string') continue;
+    if (!exact.has(column.name)) {
+      const lowered = column.name.toLowerCase();
+      spellings.set(lowered, (spellings.get(lowered) ?? 0) + 1);
+    }
     exact.add(column.name);
     byLowered.set(column.name.toLowerCase(), column.name);
   }
   const keys = new Map<string, string>();
+  /** Columns the schema spells one way only: a row holding declared columns alone has no other spelling of them. */
+  const single = new Set<string>();
   for (const name of READ_COLUMNS) {
     const key = exact.has(name) ? name : byLowered.get(name.toLowerCase());
-    if (key !== undefined) keys.set(name, key);
+    if (key === undefined) continue;
+    keys.set(name, key);
+    if (spellings.get(name.toLowerCase()) === 1) single.add(name);
   }
-  return (row) => (name) => {
-    if (name in row) return row[name];
+  // One reader for the whole answer, pointed at each row in turn (toFinding never keeps it).
+  let row: Row = {};
+  let onlyDeclared: boolean | undefined;
+  const reader: ColumnReader = (name) => {
+    const value = row[name];
+    if (value !== undefined || name in row) return value;
     const key = keys.get(name);
     if (key === undefined) return undefined;
-    return key in row ? row[key] : lookupIgnoringCase(row, name);
+    if (key in row) return row[key];
+    // A declared column missing from the row (Graph may leave out empty ones): when every key of
+    // the row is a declared column and this one has a single spelling, no key can match it.
+    onlyDeclared ??= everyKeyDeclared(row, exact);
+    if (onlyDeclared && single.has(name)) return undefined;
+    return lookupIgnoringCase(row, name);
   };
+  return (next) => {
+    row = next;
+    onlyDeclared = undefined;
+    return reader;
+  };
+}
+
+function everyKeyDeclared(row: Row, declared: ReadonlySet<string>): boolean {
+  for (const key in row) if (!declared.has(key)) return false;
+  return true;
 }
 
 /**
@@ -155,19 +184,36 @@ function freezeFacts(facts: CertificateFacts): CertificateFacts {
 }
 
 /**
- * parseCommandLine memoised for one answer: telemetry repeats the same lines heavily. Keys hold
- * the lengths so no two different inputs collide; the cached facts are frozen and never reach a
- * finding as they are (applyFactColumns builds new certificate and file arrays for each row).
+ * parseCommandLine memoised for one answer: telemetry repeats the same lines heavily. Keyed by
+ * the line, then the image names (nested maps: nothing is concatenated, no two inputs collide);
+ * the cached facts are frozen and never reach a finding as they are (applyFactColumns builds new
+ * certificate and file arrays for each row).
  */
 function memoisedParser(limit = PARSE_MEMO_LIMIT): FactsParser {
-  const memo = new Map<string, CertificateFacts>();
+  let memo = new Map<string, Map<string | null, Map<string | null, CertificateFacts>>>();
+  let size = 0;
   return (commandLine, fileName, originalFileName) => {
-    const key = `${commandLine.length},${fileName === null ? -1 : fileName.length},${commandLine}\0${fileName ?? ''}\0${originalFileName === null ? '\u0001' : `\u0002${originalFileName}`}`;
-    let facts = memo.get(key);
+    let byFile = memo.get(commandLine);
+    let byOriginal = byFile?.get(fileName);
+    let facts = byOriginal?.get(originalFileName);
     if (facts === undefined) {
       facts = freezeFacts(parseOnce(commandLine, fileName, originalFileName));
-      if (memo.size >= limit) memo.clear();
-      memo.set(key, facts);
+      if (size >= limit) {
+        memo = new Map();
+        size = 0;
+        byFile = undefined;
+        byOriginal = undefined;
+      }
+      if (byFile === undefined) {
+        byFile = new Map();
+        memo.set(commandLine, byFile);
+      }
+      if (byOriginal === undefined) {
+        byOriginal = new Map();
+        byFile.set(fileName, byOriginal);
+      }
+      byOriginal.set(originalFileName, facts);
+      size++;
     }
     return facts;
   };

@@ -114,6 +114,31 @@ describe('per-answer column resolution and parser memo', () => {
     }
   });
 
+  test('a declared column missing from a row is found under another spelling, row by row, whatever the rows before held', () => {
+    // Without the column, as Graph may leave an empty one out of a row.
+    const { DecodedCommand: _, ...good } = fixture('positive.json').results[0]!;
+    const schema = [...schemaOf(good), { name: 'DecodedCommand', type: 'String' }];
+    const rows = [
+      good,
+      { ...good, ReportId: Number(good.ReportId) + 1, decodedcommand: 'New-SelfSignedCertificate -Subject CN=x' },
+      { ...good, ReportId: Number(good.ReportId) + 2 },
+      { ...good, ReportId: Number(good.ReportId) + 3, DECODEDCOMMAND: 'first', DecodedCommand: 'exact' },
+    ];
+    const { findings, rejected } = normaliseResults({ schema, results: rows }, ctx);
+    expect(rejected).toEqual([]);
+    expect(findings.map((f) => f.decodedCommand)).toEqual([null, 'New-SelfSignedCertificate -Subject CN=x', null, 'exact']);
+    expect(findings).toEqual(rows.map((row) => (normaliseRow(row, ctx) as { finding: unknown }).finding));
+  });
+
+  test('a column the schema spells twice: a row holding only the other spelling still gives its value', () => {
+    const good = fixture('positive.json').results[0]!;
+    const { DeviceName: name, ...rest } = good;
+    const schema = [...schemaOf(rest), { name: 'DeviceName', type: 'String' }, { name: 'devicename', type: 'String' }];
+    const { findings, rejected } = normaliseResults({ schema, results: [{ ...rest, devicename: name }, { ...rest, DEVICENAME: name }] }, ctx);
+    expect(rejected).toEqual([]);
+    expect(findings.map((f) => f.device.name)).toEqual([name, name]);
+  });
+
   test('repeated command lines give equal findings that share no arrays or objects', () => {
     const good = fixture('positive.json').results[0]!;
     const rows = [good, { ...good, ReportId: Number(good.ReportId) + 1 }, { ...good, ReportId: Number(good.ReportId) + 2, FileName: 'other.exe' }];

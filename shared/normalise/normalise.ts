@@ -410,15 +410,37 @@ export function findingIdFor(deviceId: string | null, reportId: number | null, t
 }
 
 /** One row to one Finding; throws RowError with the reason when the row does not fit. */
-function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnReader(row), parse: FactsParser = parseOnce): Finding {
+/** Distinct values shared per answer before new ones are kept as they come. */
+const SHARED_TEXT_LIMIT = 50_000;
+
+/**
+ * One string per distinct value of the columns that repeat row after row (device, account,
+ * images, parent): JSON.parse makes a new string for every cell, and every later stage that keys a
+ * memo or a map by such a value would hash and compare its own copy. Sharing one copy per answer
+ * lets them find the hash already made and compare by identity. Values are unchanged.
+ */
+class SharedText {
+  private readonly seen = new Map<string, string>();
+  of<T extends string | null>(value: T): T {
+    if (value === null) return value;
+    const known = this.seen.get(value);
+    if (known !== undefined) return known as T;
+    if (this.seen.size < SHARED_TEXT_LIMIT) this.seen.set(value, value);
+    return value;
+  }
+}
+
+const UNSHARED: Pick<SharedText, 'of'> = { of: (value) => value };
+
+function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnReader(row), parse: FactsParser = parseOnce, text: Pick<SharedText, 'of'> = UNSHARED): Finding {
   const time = timestamp(col('Timestamp'), 'Timestamp');
-  const deviceId = optionalString(col('DeviceId'), 'DeviceId');
-  const deviceName = requiredString(col('DeviceName'), 'DeviceName');
+  const deviceId = text.of(optionalString(col('DeviceId'), 'DeviceId'));
+  const deviceName = text.of(requiredString(col('DeviceName'), 'DeviceName'));
   const reportId = optionalInteger(col('ReportId'), 'ReportId');
   const commandLineValue = col('ProcessCommandLine');
   if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
-  const fileName = optionalString(col('FileName'), 'FileName');
-  const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
+  const fileName = text.of(optionalString(col('FileName'), 'FileName'));
+  const originalFileName = text.of(optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName'));
   const inputIssues: InputIssue[] = [];
   const partlyRead = commandLineValue.length > MAX_PARSED_COMMAND_LINE;
   if (partlyRead) {
@@ -433,9 +455,9 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   // The code-signing usage raises severity wherever the line names it: one native search finds it
   // in the unread part too.
   if (partlyRead && !facts.certificate.codeSigningEku && mentionsCodeSigningOid(commandLineValue)) facts.certificate.codeSigningEku = true;
-  const accountName = optionalString(col('AccountName'), 'AccountName');
-  const parentFileName = optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName');
-  const parentCommandLine = optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine');
+  const accountName = text.of(optionalString(col('AccountName'), 'AccountName'));
+  const parentFileName = text.of(optionalString(col('InitiatingProcessFileName'), 'InitiatingProcessFileName'));
+  const parentCommandLine = text.of(optionalString(col('InitiatingProcessCommandLine'), 'InitiatingProcessCommandLine'));
   const flags = {
     suspiciousParent: flag(col('IsSuspiciousParent'), 'IsSuspiciousParent'),
     tempLocation: flag(col('IsTempLocation'), 'IsTempLocation'),
@@ -446,19 +468,19 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   const decodedCommand = optionalString(col('DecodedCommand'), 'DecodedCommand') ?? facts.decodedCommand;
   const branch = branchOf(col('DetectionBranch'), facts.tool);
   const deviceFields = { id: deviceId, name: deviceName };
-  const account = { name: accountName, domain: optionalString(col('AccountDomain'), 'AccountDomain') };
+  const account = { name: accountName, domain: text.of(optionalString(col('AccountDomain'), 'AccountDomain')) };
   const processFields = {
     fileName,
     originalFileName,
-    folderPath: optionalString(col('FolderPath'), 'FolderPath'),
-    sha256: optionalString(col('SHA256'), 'SHA256'),
+    folderPath: text.of(optionalString(col('FolderPath'), 'FolderPath')),
+    sha256: text.of(optionalString(col('SHA256'), 'SHA256')),
     processId: optionalInteger(col('ProcessId'), 'ProcessId'),
   };
   const parentFields = {
     fileName: parentFileName,
     commandLine: parentCommandLine,
     processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
-    parentFileName: optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName'),
+    parentFileName: text.of(optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName')),
   };
   const severity = findingSeverity(ctx.defaultSeverity ?? 'medium', facts.action, flags, facts.certificate.codeSigningEku, partlyRead);
   // One literal with every field in the schema's order (no spread: see applyFactColumns), so all
@@ -501,12 +523,13 @@ function normaliseWith(
   ctx: NormaliseContext,
   columns: (row: Row) => ColumnReader,
   parse: FactsParser,
+  text: Pick<SharedText, 'of'> = UNSHARED,
 ): { ok: true; finding: Finding } | { ok: false; reason: string } {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
     return { ok: false, reason: 'row is not an object' };
   }
   try {
-    return { ok: true, finding: toFinding(row as Row, ctx, columns(row as Row), parse) };
+    return { ok: true, finding: toFinding(row as Row, ctx, columns(row as Row), parse, text) };
   } catch (error) {
     if (error instanceof RowError) return { ok: false, reason: error.message };
     return { ok: false, reason: `unexpected error: ${(error as Error).message}` };
@@ -518,9 +541,10 @@ export function normaliseResults(results: HuntingQueryResults, ctx: NormaliseCon
   const rejected: RejectedRow[] = [];
   const columns = answerColumns(results.schema);
   const parse = memoisedParser();
+  const text = new SharedText();
   const rows = results.results;
   for (let index = 0; index < rows.length; index++) {
-    const outcome = normaliseWith(rows[index], ctx, columns, parse);
+    const outcome = normaliseWith(rows[index], ctx, columns, parse, text);
     if (outcome.ok) findings.push(outcome.finding);
     else rejected.push({ index, reason: outcome.reason });
   }

@@ -253,7 +253,27 @@ function timestamp(value: unknown, column: string): string {
   const text = requiredString(value, column);
   const time = Date.parse(text);
   if (Number.isNaN(time)) throw new RowError(`column ${column} is not a date: ${JSON.stringify(text)}`);
-  return new Date(time).toISOString();
+  return isCanonicalTime(text) ? text : new Date(time).toISOString();
+}
+
+/** Positions of the digits in `YYYY-MM-DDTHH:MM:SS.sssZ`. */
+const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+const digitAt = (text: string, i: number): number => text.charCodeAt(i) - 48;
+
+/**
+ * Whether a time that Date.parse read is already what toISOString would write (Graph sends times
+ * so): the shape `YYYY-MM-DDTHH:MM:SS.sssZ`, a day up to the 28th and an hour up to 23. Later
+ * days and hour 24 are read by rolling over (April 31st is May 1st), so those are rewritten; other
+ * out-of-range fields do not parse at all.
+ */
+function isCanonicalTime(text: string): boolean {
+  if (text.length !== 24 || text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':' || text[19] !== '.' || text[23] !== 'Z') return false;
+  for (const i of ISO_DIGITS) {
+    const d = digitAt(text, i);
+    if (d < 0 || d > 9) return false;
+  }
+  return digitAt(text, 8) * 10 + digitAt(text, 9) <= 28 && digitAt(text, 11) * 10 + digitAt(text, 12) <= 23;
 }
 
 /** Where the odd values of one row are recorded (see InputIssue). */
@@ -414,8 +434,8 @@ export function findingIdFor(deviceId: string | null, reportId: number | null, t
 const SHARED_TEXT_LIMIT = 50_000;
 
 /**
- * One string per distinct value of the columns that repeat row after row (device, account,
- * images, parent): JSON.parse makes a new string for every cell, and every later stage that keys a
+ * One string per distinct value of the columns that repeat row after row and that later stages
+ * key memos by (device, account, image folder, parent): JSON.parse makes a new string for every cell, and every later stage that keys a
  * memo or a map by such a value would hash and compare its own copy. Sharing one copy per answer
  * lets them find the hash already made and compare by identity. Values are unchanged.
  */
@@ -439,8 +459,8 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
   const reportId = optionalInteger(col('ReportId'), 'ReportId');
   const commandLineValue = col('ProcessCommandLine');
   if (typeof commandLineValue !== 'string') throw new RowError('column ProcessCommandLine is missing or not a string');
-  const fileName = text.of(optionalString(col('FileName'), 'FileName'));
-  const originalFileName = text.of(optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName'));
+  const fileName = optionalString(col('FileName'), 'FileName');
+  const originalFileName = optionalString(col('ProcessVersionInfoOriginalFileName'), 'ProcessVersionInfoOriginalFileName');
   const inputIssues: InputIssue[] = [];
   const partlyRead = commandLineValue.length > MAX_PARSED_COMMAND_LINE;
   if (partlyRead) {
@@ -473,14 +493,14 @@ function toFinding(row: Row, ctx: NormaliseContext, col: ColumnReader = columnRe
     fileName,
     originalFileName,
     folderPath: text.of(optionalString(col('FolderPath'), 'FolderPath')),
-    sha256: text.of(optionalString(col('SHA256'), 'SHA256')),
+    sha256: optionalString(col('SHA256'), 'SHA256'),
     processId: optionalInteger(col('ProcessId'), 'ProcessId'),
   };
   const parentFields = {
     fileName: parentFileName,
     commandLine: parentCommandLine,
     processId: optionalInteger(col('InitiatingProcessId'), 'InitiatingProcessId'),
-    parentFileName: text.of(optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName')),
+    parentFileName: optionalString(col('InitiatingProcessParentFileName'), 'InitiatingProcessParentFileName'),
   };
   const severity = findingSeverity(ctx.defaultSeverity ?? 'medium', facts.action, flags, facts.certificate.codeSigningEku, partlyRead);
   // One literal with every field in the schema's order (no spread: see applyFactColumns), so all

@@ -228,3 +228,41 @@ describe('attacker-sized command lines (issue #15)', () => {
     expect(cut.finding.severity).toBe('medium');
   });
 });
+
+describe('event times', () => {
+  test('a time already in toISOString form is kept; any other readable form is rewritten to it', () => {
+    const times = [
+      '2026-11-26T10:00:00.123Z',
+      '2024-02-28T23:59:59.999Z',
+      '2024-02-29T00:00:00.000Z',
+      '2026-02-29T00:00:00.000Z',
+      '2026-04-31T12:00:00.000Z',
+      '2026-12-31T23:59:59.999Z',
+      '2026-01-01T24:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '2026-11-26T10:00:00Z',
+      '2026-11-26T10:00:00.123+02:00',
+      '2026-11-26 10:00:00.123Z',
+      '2026-11-26T10:00:00.123z',
+      'Thu, 26 Nov 2026 10:00:00 GMT',
+      '2026-11-26',
+    ];
+    const good = fixture('positive.json').results[0]!;
+    for (const time of times) {
+      const outcome = normaliseRow({ ...good, Timestamp: time }, ctx);
+      expect(outcome.ok).toBe(true);
+      if (outcome.ok) expect(outcome.finding.timestamp).toBe(new Date(Date.parse(time)).toISOString());
+    }
+    // Generated times: every month's last days and hours around midnight.
+    for (let month = 1; month <= 12; month++) {
+      for (const day of [27, 28, 29, 30, 31]) {
+        for (const hour of [0, 23]) {
+          const time = `2025-${String(month).padStart(2, '0')}-${day}T${String(hour).padStart(2, '0')}:30:00.000Z`;
+          if (Number.isNaN(Date.parse(time))) continue;
+          const outcome = normaliseRow({ ...good, Timestamp: time }, ctx);
+          expect(outcome.ok && outcome.finding.timestamp).toBe(new Date(Date.parse(time)).toISOString());
+        }
+      }
+    }
+  });
+});

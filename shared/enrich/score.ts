@@ -68,6 +68,8 @@ interface StoryFacts {
   exportedPfx: boolean;
   rootImport: boolean;
   publisherImport: boolean;
+  /** The CI agent of every finding, or null once one finding has none (only "all" lowers). */
+  agents: (string | null)[] | null;
 }
 
 function storyFacts(findings: readonly Finding[]): StoryFacts {
@@ -81,8 +83,14 @@ function storyFacts(findings: readonly Finding[]): StoryFacts {
     exportedPfx: false,
     rootImport: false,
     publisherImport: false,
+    agents: [],
   };
   for (const f of findings) {
+    if (facts.agents !== null) {
+      const agent = ciAgentOf(f);
+      if (agent === null) facts.agents = null;
+      else facts.agents.push(agent);
+    }
     if (f.flags.suspiciousParent) {
       facts.anySuspicious = true;
       const parent = f.parent.fileName;
@@ -105,9 +113,8 @@ function storyFacts(findings: readonly Finding[]): StoryFacts {
 }
 
 /** The reasons that raise the rating, chain excluded (it is applied on top, see below). */
-function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
+function raisingReasons(facts: StoryFacts): ScoreReason[] {
   const reasons: ScoreReason[] = [];
-  const facts = storyFacts(findings);
 
   if (facts.anySuspicious) {
     const parents = [...facts.suspiciousParents];
@@ -155,22 +162,21 @@ function raisingReasons(findings: readonly Finding[]): ScoreReason[] {
  * certificate tooling, a requested code-signing usage. Where one is present, lowering signals
  * cannot take severity below medium.
  */
-function hasFloorSignal(findings: readonly Finding[], chain: boolean): boolean {
-  return chain || findings.some((f) => f.flags.suspiciousParent || f.certificate.codeSigningEku);
+function hasFloorSignal(facts: StoryFacts, chain: boolean): boolean {
+  return chain || facts.anySuspicious || facts.eku;
 }
 
 const MEDIUM = SEVERITIES.indexOf('medium');
 
-function loweringReasons(findings: readonly Finding[], floored: boolean): ScoreReason[] {
+function loweringReasons(findings: readonly Finding[], facts: StoryFacts, floored: boolean): ScoreReason[] {
   const reasons: ScoreReason[] = [];
-  const agents = findings.map(ciAgentOf);
   // Only when EVERY finding comes from the agent: one step run outside the pipeline is not a build.
-  if (findings.length > 0 && agents.every((a) => a !== null)) {
+  if (findings.length > 0 && facts.agents !== null) {
     reasons.push(
-      reason('ci-agent-parent', `Started by a CI build agent (${quoteList(distinct(agents))}): build pipelines often make test certificates.`, -1, -1),
+      reason('ci-agent-parent', `Started by a CI build agent (${quoteList(distinct(facts.agents))}): build pipelines often make test certificates.`, -1, -1),
     );
   }
-  const subjects = distinct(findings.map((f) => f.certificate.subject));
+  const subjects = [...facts.subjects];
   // Only when EVERY subject of the story is one: a proxy name beside another certificate says nothing.
   if (subjects.length > 0 && subjects.every(isDevProxySubject)) {
     // The attacker chooses a certificate's name: with a floor signal it may cost confidence only.
@@ -197,7 +203,8 @@ function loweringReasons(findings: readonly Finding[], floored: boolean): ScoreR
  * other steps look like. Both scales clamp at their ends.
  */
 export function scoreIncident(findings: readonly Finding[], rule: Pick<RuleContext, 'severity' | 'confidence'>, context: ScoreContext = { chain: false }): IncidentScore {
-  const raising = raisingReasons(findings);
+  const facts = storyFacts(findings);
+  const raising = raisingReasons(facts);
   let severity = SEVERITIES.indexOf(rule.severity) + raising.reduce((sum, r) => sum + r.severityDelta, 0);
   severity = clamp(severity, HIGH);
   if (context.chain) {
@@ -207,8 +214,8 @@ export function scoreIncident(findings: readonly Finding[], rule: Pick<RuleConte
     );
     severity = HIGH;
   }
-  const floored = hasFloorSignal(findings, context.chain);
-  const lowering = loweringReasons(findings, floored);
+  const floored = hasFloorSignal(facts, context.chain);
+  const lowering = loweringReasons(findings, facts, floored);
   const raised = severity;
   const floor = floored ? Math.min(raised, MEDIUM) : 0;
   severity = Math.max(clamp(severity + lowering.reduce((sum, r) => sum + r.severityDelta, 0), HIGH), floor);

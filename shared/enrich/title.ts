@@ -62,7 +62,9 @@ export function incidentTitle(input: TitleInput): string {
     if (store) details.push(`trusted via the ${store} store`);
     head = `Self-signed ${noun}${quoted} created and used${details.length > 0 ? ` ${details.join(' and ')}` : ''}`;
   } else {
-    const action = ACTION_PRIORITY.find((a) => findings.some((f) => f.action === a)) ?? 'other';
+    const present = new Set<CertAction>();
+    for (const f of findings) present.add(f.action);
+    const action = ACTION_PRIORITY.find((a) => present.has(a)) ?? 'other';
     const example = findings.find((f) => f.action === action);
     switch (action) {
       case 'create-cert':

@@ -37,8 +37,12 @@ export interface BuildContext {
   huntingLinkPaddingMs?: number;
 }
 
-function firstKnown<T>(values: readonly (T | null | undefined)[]): T | null {
-  for (const v of values) if (v !== null && v !== undefined && (typeof v !== 'string' || v.trim() !== '')) return v;
+/** The first value `read` gives for the findings that is present and not blank. */
+function firstKnown<T>(findings: readonly Finding[], read: (f: Finding) => T | null | undefined): T | null {
+  for (const f of findings) {
+    const v = read(f);
+    if (v !== null && v !== undefined && (typeof v !== 'string' || v.trim() !== '')) return v;
+  }
   return null;
 }
 
@@ -60,8 +64,7 @@ function distinctAccounts(findings: readonly Finding[]): string[] {
 
 /** The signer to show and allowlist: what the creation steps minted, else what any step names. */
 function signerOf(findings: readonly Finding[], creations: readonly Finding[]): Incident['signer'] {
-  const pick = (read: (f: Finding) => string | null | undefined): string | null =>
-    firstKnown(creations.map(read)) ?? firstKnown(findings.map(read));
+  const pick = (read: (f: Finding) => string | null | undefined): string | null => firstKnown(creations, read) ?? firstKnown(findings, read);
   return {
     subject: pick((f) => f.certificate.subject),
     thumbprint: pick((f) => f.certificate.thumbprint),

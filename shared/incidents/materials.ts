@@ -14,29 +14,77 @@ const NONE = -1;
 const FILE_PREFIX = 'file:';
 
 export class MaterialIndex {
-  /** Key text by id. */
-  readonly keys: string[] = [];
+  /** Key text by id; files and parents get theirs when first asked (most are never written). */
+  private readonly texts: (string | undefined)[] = [];
   /** The file name of a `file:` key by id; null for other kinds. */
   readonly fileNames: (string | null)[] = [];
+  /** The parent (pid, lower-cased image) of a `parent:` key by id. */
+  private readonly parents: ([number, string] | undefined)[] = [];
   private readonly ids = new Map<string, number>();
+  private readonly fileIds = new Map<string, number>();
+  private readonly parentIds = new Map<string, Map<number, number>>();
   private readonly byPath = new Map<string, number>();
   private readonly byThumbprint = new Map<string, number>();
   private readonly bySubject = new Map<string, number>();
-  private readonly byParent = new Map<string, Map<number, number>>();
+  private readonly byParent = new Map<string, { image: string; byPid: Map<number, number> }>();
   private readonly byScriptLine = new Map<string, readonly number[]>();
 
   get size(): number {
-    return this.keys.length;
+    return this.texts.length;
+  }
+
+  /** The key text of an id. */
+  keyOf(id: number): string {
+    let text = this.texts[id];
+    if (text === undefined) {
+      const file = this.fileNames[id];
+      const parent = this.parents[id];
+      text = file !== null && file !== undefined ? `${FILE_PREFIX}${file}` : parent !== undefined ? parentKey(parent[0], parent[1]) : '';
+      this.texts[id] = text;
+    }
+    return text;
   }
 
   /** The id of a key text (known stories hand their materials over as text). */
   idOf(key: string): number {
+    if (key.startsWith(FILE_PREFIX)) return this.fileId(key.slice(FILE_PREFIX.length));
+    const parent = parseParentKey(key);
+    if (parent !== null) return this.parentId(parent[1], parent[0]);
     let id = this.ids.get(key);
     if (id === undefined) {
-      id = this.keys.length;
-      this.keys.push(key);
-      this.fileNames.push(key.startsWith(FILE_PREFIX) ? key.slice(FILE_PREFIX.length) : null);
+      id = this.next(key, null, undefined);
       this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  private next(text: string | undefined, file: string | null, parent: [number, string] | undefined): number {
+    const id = this.texts.length;
+    this.texts.push(text);
+    this.fileNames.push(file);
+    this.parents.push(parent);
+    return id;
+  }
+
+  private fileId(name: string): number {
+    let id = this.fileIds.get(name);
+    if (id === undefined) {
+      id = this.next(undefined, name, undefined);
+      this.fileIds.set(name, id);
+    }
+    return id;
+  }
+
+  private parentId(image: string, processId: number): number {
+    let byPid = this.parentIds.get(image);
+    if (byPid === undefined) {
+      byPid = new Map();
+      this.parentIds.set(image, byPid);
+    }
+    let id = byPid.get(processId);
+    if (id === undefined) {
+      id = this.next(undefined, null, [processId, image]);
+      byPid.set(processId, id);
     }
     return id;
   }
@@ -59,7 +107,7 @@ export class MaterialIndex {
     let id = this.byPath.get(path);
     if (id === undefined) {
       const name = normaliseText(baseName(path));
-      id = name === '' ? NONE : this.idOf(`${FILE_PREFIX}${name}`);
+      id = name === '' ? NONE : this.fileId(name);
       this.byPath.set(path, id);
     }
     return id;
@@ -85,15 +133,15 @@ export class MaterialIndex {
   }
 
   private parent(fileName: string, processId: number): number {
-    let byPid = this.byParent.get(fileName);
-    if (byPid === undefined) {
-      byPid = new Map();
-      this.byParent.set(fileName, byPid);
+    let known = this.byParent.get(fileName);
+    if (known === undefined) {
+      known = { image: baseName(fileName).toLowerCase(), byPid: new Map() };
+      this.byParent.set(fileName, known);
     }
-    let id = byPid.get(processId);
+    let id = known.byPid.get(processId);
     if (id === undefined) {
-      id = this.idOf(`parent:${processId}|${baseName(fileName).toLowerCase()}`);
-      byPid.set(processId, id);
+      id = this.parentId(known.image, processId);
+      known.byPid.set(processId, id);
     }
     return id;
   }
@@ -106,6 +154,24 @@ export class MaterialIndex {
     }
     return ids;
   }
+}
+
+const PARENT_PREFIX = 'parent:';
+
+function parentKey(processId: number, image: string): string {
+  return `${PARENT_PREFIX}${processId}|${image}`;
+}
+
+/** [pid, image] of a text `parentKey` wrote, else null (then the text is a key of its own). */
+function parseParentKey(key: string): [number, string] | null {
+  if (!key.startsWith(PARENT_PREFIX)) return null;
+  const bar = key.indexOf('|', PARENT_PREFIX.length);
+  if (bar < 0) return null;
+  const pidText = key.slice(PARENT_PREFIX.length, bar);
+  const processId = Number(pidText);
+  // Only a pid as a number writes itself: anything else keeps its text as it is.
+  if (pidText === '' || String(processId) !== pidText) return null;
+  return [processId, key.slice(bar + 1)];
 }
 
 function add(out: number[], id: number): void {

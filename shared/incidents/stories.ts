@@ -437,7 +437,7 @@ function storiesOfBucket(
       firstSeen: cluster.first,
       lastSeen: cluster.last,
       findingCount: (known?.findingCount ?? 0) + fresh.length,
-      materials: boundMaterials(cluster.materials, index.keys),
+      materials: boundMaterials(cluster.materials, index),
       files: [...files],
       fileCount,
       previousIncidentId: known ? known.previousIncidentId : previousStory(cluster, roots, ids),
@@ -462,9 +462,9 @@ function previousStory(cluster: Cluster, roots: readonly Cluster[], ids: Readonl
 }
 
 /** The story's materials as key text: the most recently named MAX_STORY_MATERIALS of them. */
-function boundMaterials(materials: ReadonlyMap<number, number>, keys: readonly string[]): Map<string, number> {
+function boundMaterials(materials: ReadonlyMap<number, number>, index: MaterialIndex): Map<string, number> {
   const entries = materials.size <= MAX_STORY_MATERIALS ? [...materials] : [...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS);
   const out = new Map<string, number>();
-  for (const [id, t] of entries) out.set(keys[id] as string, t);
+  for (const [id, t] of entries) out.set(index.keyOf(id), t);
   return out;
 }

@@ -54,11 +54,11 @@ describe('MaterialIndex: interned material keys', () => {
   test('each finding\'s ids name exactly its materialKeys, in the same order', () => {
     const index = new MaterialIndex();
     for (const finding of findings) {
-      expect(index.ofFinding(finding).map((id) => index.keys[id])).toEqual(materialKeys(finding));
+      expect(index.ofFinding(finding).map((id) => index.keyOf(id))).toEqual(materialKeys(finding));
     }
     // Read again (every raw value now known): the same ids.
     const again = new MaterialIndex();
-    for (const finding of [...findings, ...findings]) expect(again.ofFinding(finding).map((id) => again.keys[id])).toEqual(materialKeys(finding));
+    for (const finding of [...findings, ...findings]) expect(again.ofFinding(finding).map((id) => again.keyOf(id))).toEqual(materialKeys(finding));
   });
 
   test('one id per key text, whatever the spelling; file names by id', () => {
@@ -73,6 +73,20 @@ describe('MaterialIndex: interned material keys', () => {
     expect(index.idOf('file:dev.pfx')).toBe(file);
     const subject = index.idOf('subject:contoso dev');
     expect(index.fileNames[subject]).toBeNull();
-    expect(index.keys[index.idOf('script:new.ps1')]).toBe('script:new.ps1');
+    expect(index.keyOf(index.idOf('script:new.ps1'))).toBe('script:new.ps1');
+  });
+
+  test('key texts of known stories land on the ids the findings get, and write themselves back as given', () => {
+    const index = new MaterialIndex();
+    const f = makeFinding();
+    f.parent = { ...f.parent, fileName: 'C:\\Windows\\System32\\CMD.EXE', processId: 4100, commandLine: 'cmd /c sign.bat' };
+    f.certificate = { ...f.certificate, files: ['C:\\Keys\\Dev.pfx'] };
+    const texts = ['parent:4100|cmd.exe', 'file:dev.pfx', 'parent:0|x', 'parent:-7|a|b', 'parent:007|x', 'parent:|x', 'parent:12', 'parent:1e+21|x', 'file:', 'script:sign.bat', 'parent:4100|cmd.exe '];
+    const known = texts.map((text) => index.idOf(text));
+    expect(known.map((id) => index.keyOf(id))).toEqual(texts);
+    const ids = index.ofFinding(f);
+    expect(ids.map((id) => index.keyOf(id))).toEqual(materialKeys(f));
+    expect(ids).toEqual(expect.arrayContaining([known[0], known[1], known[9]]));
+    expect(new Set(known).size).toBe(texts.length);
   });
 });

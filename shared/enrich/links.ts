@@ -26,16 +26,27 @@ export function deviceLink(deviceId: string | null, portalBaseUrl = DEFAULT_PORT
 /**
  * A query's text compressed once, ending in a full flush: a deflate stream that later blocks can
  * continue without referring back into it. Every incident's link is the rule's query plus a few
- * lines of its own, so the query is compressed once per rule, not once per incident.
+ * lines of its own, so the query is compressed once per rule, not once per incident. The gzip
+ * header and these blocks are padded to a multiple of three bytes, so their base64 (and its URL
+ * encoding) is also made once and every link just continues it.
  */
 interface CompressedPrefix {
-  deflated: Buffer;
   crc: number;
   bytes: number;
+  /** base64 of the gzip header and the prefix's blocks. */
+  base64: string;
+  /** The same, URL-encoded. */
+  urlEncoded: string;
 }
 
 const prefixes = { trimmed: new Map<string, CompressedPrefix>(), exact: new Map<string, CompressedPrefix>() };
 const MAX_REMEMBERED_PREFIXES = 64;
+
+/** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
+
+/** An empty, not final, stored block: valid anywhere the stream is byte-aligned (after a full flush). */
+const EMPTY_STORED_BLOCK = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 /** Keyed by the text as given (the rule's query object, whose hash the engine keeps). */
 function compressedPrefix(text: string, trimEnd: boolean): CompressedPrefix {
@@ -44,14 +55,19 @@ function compressedPrefix(text: string, trimEnd: boolean): CompressedPrefix {
   if (known) return known;
   const bytes = Buffer.from(trimEnd ? text.trimEnd() : text, 'utf16le');
   // Level 1: any deflate decodes the same; the full flush byte-aligns and resets the window.
-  const compressed = { deflated: deflateRawSync(bytes, { level: 1, finishFlush: zlibConstants.Z_FULL_FLUSH }), crc: crc32(bytes), bytes: bytes.length };
+  const parts = [GZIP_HEADER, deflateRawSync(bytes, { level: 1, finishFlush: zlibConstants.Z_FULL_FLUSH })];
+  // Five bytes a block: at most two blocks reach a multiple of three.
+  let length = GZIP_HEADER.length + (parts[1] as Buffer).length;
+  while (length % 3 !== 0) {
+    parts.push(EMPTY_STORED_BLOCK);
+    length += EMPTY_STORED_BLOCK.length;
+  }
+  const base64 = Buffer.concat(parts).toString('base64');
+  const compressed = { crc: crc32(bytes), bytes: bytes.length, base64, urlEncoded: encodeURIComponent(base64) };
   if (cache.size >= MAX_REMEMBERED_PREFIXES) cache.clear();
   cache.set(text, compressed);
   return compressed;
 }
-
-/** gzip member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 
 /** Longest stored (uncompressed) deflate block (RFC 1951 3.2.4). */
 const MAX_STORED_BLOCK = 0xffff;
@@ -80,6 +96,15 @@ function storedBlocks(bytes: Buffer): Buffer {
   return out;
 }
 
+/** base64 of the tail's stored blocks and the gzip trailer (CRC-32 and length of the whole text). */
+function tailBase64(head: CompressedPrefix, tail: string): string {
+  const tailBytes = Buffer.from(tail, 'utf16le');
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(tailBytes, head.crc), 0);
+  trailer.writeUInt32LE((head.bytes + tailBytes.length) % 2 ** 32, 4);
+  return Buffer.concat([storedBlocks(tailBytes), trailer]).toString('base64');
+}
+
 /**
  * base64(gzip(UTF-16LE(prefix + tail))), before URL encoding: one ordinary gzip member (RFC 1952)
  * whose deflate stream is the prefix's cached blocks followed by the tail's stored blocks, with
@@ -87,11 +112,7 @@ function storedBlocks(bytes: Buffer): Buffer {
  */
 export function encodeHuntingQueryParts(prefix: string, tail: string, options: { trimPrefixEnd?: boolean } = {}): string {
   const head = compressedPrefix(prefix, options.trimPrefixEnd === true);
-  const tailBytes = Buffer.from(tail, 'utf16le');
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(tailBytes, head.crc), 0);
-  trailer.writeUInt32LE((head.bytes + tailBytes.length) % 2 ** 32, 4);
-  return Buffer.concat([GZIP_HEADER, head.deflated, storedBlocks(tailBytes), trailer]).toString('base64');
+  return head.base64 + tailBase64(head, tail);
 }
 
 /** base64(gzip(UTF-16LE(query))), before URL encoding. */
@@ -126,7 +147,8 @@ export function huntingLink(
   portalBaseUrl = DEFAULT_PORTAL_BASE_URL,
 ): string | null {
   if (!query.trim()) return null;
-  const encoded = encodeURIComponent(encodeHuntingQueryParts(query, incidentNarrowing(window, deviceId), { trimPrefixEnd: true }));
+  const head = compressedPrefix(query, true);
+  const encoded = head.urlEncoded + encodeURIComponent(tailBase64(head, incidentNarrowing(window, deviceId)));
   return `${trimBase(portalBaseUrl)}/v2/advanced-hunting?query=${encoded}&timeRangeId=month`;
 }
 

@@ -72,7 +72,8 @@ function signerOf(findings: readonly Finding[], creations: readonly Finding[]): 
   };
 }
 
-export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext): Incident {
+/** `params`: the story parameters of `ctx.story`, when the caller read them once for many drafts. */
+export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext, params: StoryParams = storyParams(ctx.story)): Incident {
   const { findings } = draft;
   const first = findings[0];
   const last = findings[findings.length - 1];
@@ -85,7 +86,6 @@ export function buildStoryIncident(draft: StoryDraft, ctx: BuildContext): Incide
   const creations = findings.filter((f) => chainRole(f) === 'create');
   const signer = signerOf(findings, creations);
   const score = scoreIncident(findings, rule, { chain });
-  const params = storyParams(ctx.story);
 
   const padding = ctx.huntingLinkPaddingMs ?? DEFAULT_HUNTING_LINK_PADDING_MS;
   const firstMs = Math.min(draft.firstSeen, draft.times[0] ?? findingTime(first));
@@ -144,5 +144,6 @@ export function buildIncidents(findings: readonly Finding[], ctx: BuildContext):
     fresh: findings.filter((f) => f.suppressedBy === null),
     ...(ctx.story ? { params: ctx.story } : {}),
   });
-  return drafts.map((draft) => buildStoryIncident(draft, ctx));
+  const params = storyParams(ctx.story);
+  return drafts.map((draft) => buildStoryIncident(draft, ctx, params));
 }

@@ -12,7 +12,7 @@ import type { Finding } from '../model/finding';
 import type { Incident } from '../model/incident';
 import { buildStoryIncident, type BuildContext } from './build';
 import { deviceKey } from './identity';
-import { assembleStories, type StoryDraft } from './stories';
+import { assembleStories, storyParams, type StoryDraft } from './stories';
 import type { StoryMemory } from './storyMemory';
 import type { Announcement, IncidentStore } from './store';
 
@@ -59,7 +59,10 @@ export async function processIncidentBatch(findings: readonly Finding[], deps: I
       ...(deps.build.story ? { params: deps.build.story } : {}),
     });
   }
-  const incidents = drafts.map((draft) => buildStoryIncident(draft, { ...deps.build, now: deps.now }));
+  const buildContext = { ...deps.build, now: deps.now };
+  // Read once for all drafts (and only when there are some, as assembling reads them).
+  const params = drafts.length > 0 ? storyParams(deps.build.story) : undefined;
+  const incidents = drafts.map((draft) => buildStoryIncident(draft, buildContext, params));
   deps.onBuilt?.(incidents);
   const upserted = incidents.length === 0 ? [] : await deps.incidents.upsertIncidents(incidents, deps.now, { updateIntervalMs: deps.updateIntervalMs });
 

@@ -70,6 +70,21 @@ describe('links', () => {
     }
   });
 
+  test('queries of every length: the links of one query share its encoded head and each decodes to query and narrowing', () => {
+    const window = { start: new Date('2025-03-04T09:00:00Z'), end: new Date('2025-03-04T12:00:00Z') };
+    for (let n = 1; n <= 9; n++) {
+      const query = `DeviceProcessEvents | take ${'9'.repeat(n)}`;
+      const a = huntingLink(query, window, 'dev-a')!;
+      const b = huntingLink(query, { ...window, end: new Date('2025-03-04T13:00:00Z') }, 'dev-b')!;
+      expect(decodeQuery(a)).toBe(`${query}\n| where Timestamp between (datetime(2025-03-04T09:00:00.000Z) .. datetime(2025-03-04T12:00:00.000Z))\n| where DeviceId == "dev-a"`);
+      expect(decodeQuery(b)).toContain('| where DeviceId == "dev-b"');
+      // The head (gzip header and the query's blocks) is the same text in both links.
+      let common = 0;
+      while (common < a.length && a[common] === b[common]) common++;
+      expect(common).toBeGreaterThan(a.indexOf('query=') + 20);
+    }
+  });
+
   test('allowlist link: the allowlist page for the incident; null without base URL or signer', () => {
     const link = allowlistLink('https://hunt.contoso.com/', {
       ruleId: 't1587-002',

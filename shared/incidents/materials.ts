@@ -28,6 +28,7 @@ export class MaterialIndex {
   private readonly bySubject = new Map<string, number>();
   private readonly byParent = new Map<string, { image: string; byPid: Map<number, number> }>();
   private readonly byScriptLine = new Map<string, readonly number[]>();
+  private readonly scratch: number[] = [];
 
   get size(): number {
     return this.texts.length;
@@ -91,7 +92,10 @@ export class MaterialIndex {
 
   /** The finding's material ids, in `materialKeys` order, without repeats. */
   ofFinding(finding: Finding): number[] {
-    const out: number[] = [];
+    // Gathered in one scratch list and copied out at its size: a list grown by push keeps room
+    // for 16 ids, and a batch keeps one list per finding until its stories are built.
+    const out = this.scratch;
+    out.length = 0;
     for (const file of finding.certificate.files) add(out, this.path(file));
     for (const file of finding.signedFiles) add(out, this.path(file));
     const { thumbprint, subject } = finding.certificate;
@@ -100,7 +104,7 @@ export class MaterialIndex {
     const { processId, fileName, commandLine } = finding.parent;
     if (processId !== null && fileName) add(out, this.parent(fileName, processId));
     if (commandLine) for (const id of this.scripts(commandLine)) add(out, id);
-    return out;
+    return out.slice();
   }
 
   private path(path: string): number {

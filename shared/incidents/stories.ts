@@ -194,7 +194,10 @@ function fold(into: Cluster, from: Cluster): void {
   into.last = Math.max(into.last, from.last);
   for (const e of from.fresh) into.fresh.push(e);
   into.folded = true;
-  for (const [key, t] of from.materials) if ((into.materials.get(key) ?? -Infinity) < t) into.materials.set(key, t);
+  const materials = into.materials;
+  from.materials.forEach((t, key) => {
+    if ((materials.get(key) ?? -Infinity) < t) materials.set(key, t);
+  });
 }
 
 interface Bucket {
@@ -463,8 +466,12 @@ function previousStory(cluster: Cluster, roots: readonly Cluster[], ids: Readonl
 
 /** The story's materials as key text: the most recently named MAX_STORY_MATERIALS of them. */
 function boundMaterials(materials: ReadonlyMap<number, number>, index: MaterialIndex): Map<string, number> {
-  const entries = materials.size <= MAX_STORY_MATERIALS ? [...materials] : [...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS);
   const out = new Map<string, number>();
-  for (const [id, t] of entries) out.set(index.keyOf(id), t);
+  if (materials.size <= MAX_STORY_MATERIALS) {
+    // forEach: no [id, t] pair made per material.
+    materials.forEach((t, id) => out.set(index.keyOf(id), t));
+    return out;
+  }
+  for (const [id, t] of [...materials].sort((a, b) => b[1] - a[1]).slice(0, MAX_STORY_MATERIALS)) out.set(index.keyOf(id), t);
   return out;
 }

@@ -9,28 +9,53 @@ export const CODE_SIGNING_OID = '1.3.6.1.5.5.7.3.3';
 
 const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
 
+/** Character classes of ASCII: 0 separator, 1 hex digit, 2 other letter. */
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CHAR_CLASS[c] = 1;
+for (let c = 65; c <= 90; c++) CHAR_CLASS[c] = c <= 70 ? 1 : 2;
+for (let c = 97; c <= 122; c++) CHAR_CLASS[c] = c <= 102 ? 1 : 2;
+
+const THUMBPRINT_LENGTH = 40;
+
+/** The class of the character at i (anything outside ASCII separates). */
+function classAt(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code < 128 ? (CHAR_CLASS[code] as number) : 0;
+}
+
 /**
  * The first run of exactly 40 hex digits not glued to other letters or digits: a SHA-1
  * certificate thumbprint. Longer runs (SHA-256 hashes, base64) do not count.
+ *
+ * This runs over every argument of a line, and an attacker's line may hold 8,000 characters in one
+ * argument: rather than reading every character, it looks at the last character of each window of
+ * 40 that could hold a thumbprint. A window whose last character is not a hex digit holds none, nor
+ * does any window overlapping it, so the search moves 40 on; otherwise it reads back to where the
+ * hex digits begin. Linear, and on text without long hex runs about one read in 40.
  */
 export function findThumbprint(text: string): string | null {
-  // Character codes rather than one-character strings: this runs over every argument of a line.
-  let runStart = -1;
-  let allHex = true;
-  for (let i = 0; i <= text.length; i++) {
-    const code = i < text.length ? text.charCodeAt(i) : -1;
-    const digit = code >= 48 && code <= 57;
-    const lower = (code | 0x20) >= 97 && (code | 0x20) <= 122;
-    if (digit || lower) {
-      if (runStart < 0) {
-        runStart = i;
-        allHex = true;
-      }
-      if (!digit && (code | 0x20) > 102) allHex = false;
+  const n = text.length;
+  // The earliest position a thumbprint may still start at.
+  let from = 0;
+  while (from + THUMBPRINT_LENGTH <= n) {
+    const last = from + THUMBPRINT_LENGTH - 1;
+    if (classAt(text, last) !== 1) {
+      from = last + 1;
       continue;
     }
-    if (runStart >= 0 && allHex && i - runStart === 40) return text.slice(runStart, i);
-    runStart = -1;
+    let start = last;
+    while (start > from && classAt(text, start - 1) === 1) start--;
+    if (start > from) {
+      // A character in [from, start) is not a hex digit: no window before it.
+      from = start;
+      continue;
+    }
+    // text[from .. last] are 40 hex digits. They are a thumbprint when no letter or digit touches
+    // either end; else they are part of a longer run, and the next candidate starts after it.
+    if ((from === 0 || classAt(text, from - 1) === 0) && (last + 1 === n || classAt(text, last + 1) === 0)) return text.slice(from, last + 1);
+    let end = last + 1;
+    while (end < n && classAt(text, end) !== 0) end++;
+    from = end + 1;
   }
   return null;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { baseName, extensionOf, findCertDrivePath, findThumbprint, hasCertFileExtension, looksLikePath, mentionsCodeSigning, mentionsCodeSigningOid } from '../../../shared/cmdline/scan';
 
 const THUMB = '5F98EBBFE735CDDAE00E33E0FD69050EF9220254';
@@ -15,6 +16,58 @@ describe('findThumbprint', () => {
     expect(findThumbprint('G'.repeat(40))).toBeNull();
     expect(findThumbprint('a'.repeat(64))).toBeNull();
     expect(findThumbprint('')).toBeNull();
+  });
+});
+
+/** The character-by-character reading findThumbprint had before it looked at windows: the reference. */
+function thumbprintByCharacter(text: string): string | null {
+  let runStart = -1;
+  let allHex = true;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : -1;
+    const digit = code >= 48 && code <= 57;
+    const lower = (code | 0x20) >= 97 && (code | 0x20) <= 122;
+    if (digit || lower) {
+      if (runStart < 0) {
+        runStart = i;
+        allHex = true;
+      }
+      if (!digit && (code | 0x20) > 102) allHex = false;
+      continue;
+    }
+    if (runStart >= 0 && allHex && i - runStart === 40) return text.slice(runStart, i);
+    runStart = -1;
+  }
+  return null;
+}
+
+describe('findThumbprint reads windows and finds what reading every character finds', () => {
+  // Runs of hex digits around 40 long, glued or not to letters, digits, separators and non-ASCII.
+  const piece = fc.oneof(
+    fc.integer({ min: 1, max: 90 }).map((n) => 'aF09'.repeat(23).slice(0, n)),
+    fc.integer({ min: 38, max: 42 }).map((n) => THUMB.repeat(2).slice(0, n)),
+    fc.constantFrom(' ', '"', ',', '\\', ':', 'g', 'Z', 'x', '0', 'é', '界', '[', '`', '@', '{', '_'),
+  );
+  it('on random texts', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join('');
+        expect(findThumbprint(text)).toBe(thumbprintByCharacter(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('on edge placements and every ASCII character around a thumbprint', () => {
+    for (let code = 0; code < 256; code++) {
+      const c = String.fromCharCode(code);
+      for (const text of [`${c}${THUMB}`, `${THUMB}${c}`, `${c}${THUMB}${c}`, `${THUMB.slice(0, 39)}${c}${THUMB}`, `${c.repeat(45)}${THUMB}`]) {
+        expect(findThumbprint(text)).toBe(thumbprintByCharacter(text));
+      }
+    }
+    const long = `${'Microsozzz '.repeat(800)}${THUMB} ${'a'.repeat(41)} ${THUMB.toLowerCase()}`;
+    expect(findThumbprint(long)).toBe(THUMB);
+    expect(findThumbprint(`${'a'.repeat(41)} x ${THUMB.toLowerCase()}`)).toBe(THUMB.toLowerCase());
   });
 });
 

@@ -5,7 +5,7 @@
  * agents and developer-proxy certificates). Every move is a `ScoreReason`, so the card explains
  * its own rating. Pure.
  */
-import { SEVERITIES, type Finding, type Severity } from '../model/finding';
+import { SEVERITIES, type Branch, type Finding, type Severity } from '../model/finding';
 import { CONFIDENCES, type Confidence, type ScoreReason } from '../model/incident';
 import type { RuleContext } from './rule-context';
 import { ciAgentOf, isDevProxySubject, trustImportOf, userWritablePath } from './signals';
@@ -57,9 +57,18 @@ function clamp(value: number, max: number): number {
   return Math.min(Math.max(value, 0), max);
 }
 
+/**
+ * Rules whose row is a writer (a file or registry event): the row's process is the writer and its
+ * parent the writer's parent, and the flag covers either (a key file written by rundll32.exe,
+ * started by explorer.exe), so the reason names both rather than the ordinary parent alone.
+ */
+const WRITER_BRANCHES: ReadonlySet<Branch> = new Set<Branch>(['File-CertKeyWrite', 'Registry-TrustStoreWrite']);
+
 /** What the raising reasons read of a story, gathered in one pass over its findings. */
 interface StoryFacts {
   suspiciousParents: Set<string>;
+  /** `'rundll32.exe' started by 'explorer.exe'` for flagged writer rows. */
+  suspiciousWriters: Set<string>;
   anySuspicious: boolean;
   writable: Set<string>;
   anyTempFlag: boolean;
@@ -75,6 +84,7 @@ interface StoryFacts {
 function storyFacts(findings: readonly Finding[]): StoryFacts {
   const facts: StoryFacts = {
     suspiciousParents: new Set(),
+    suspiciousWriters: new Set(),
     anySuspicious: false,
     writable: new Set(),
     anyTempFlag: false,
@@ -94,7 +104,11 @@ function storyFacts(findings: readonly Finding[]): StoryFacts {
     if (f.flags.suspiciousParent) {
       facts.anySuspicious = true;
       const parent = f.parent.fileName;
-      if (parent && parent.trim() !== '') facts.suspiciousParents.add(parent);
+      const named = parent !== null && parent.trim() !== '';
+      const writer = f.process.fileName;
+      if (WRITER_BRANCHES.has(f.branch) && writer !== null && writer.trim() !== '') {
+        facts.suspiciousWriters.add(named ? `'${writer}' started by '${parent}'` : `'${writer}'`);
+      } else if (named) facts.suspiciousParents.add(parent);
     }
     const path = userWritablePath(f);
     if (path !== null && path.trim() !== '') facts.writable.add(path);
@@ -118,8 +132,16 @@ function raisingReasons(facts: StoryFacts): ScoreReason[] {
 
   if (facts.anySuspicious) {
     const parents = [...facts.suspiciousParents];
-    const named = parents.length > 0 ? ` (${quoteList(parents)})` : '';
-    reasons.push(reason('suspicious-parent', `Started by a parent process unusual for certificate tooling${named}.`, 1, 1));
+    const writers = [...facts.suspiciousWriters];
+    const said: string[] = [];
+    if (parents.length > 0 || writers.length === 0) {
+      said.push(`Started by a parent process unusual for certificate tooling${parents.length > 0 ? ` (${quoteList(parents)})` : ''}`);
+    }
+    if (writers.length > 0) {
+      const more = writers.length > 2 ? ` and ${writers.length - 2} more` : '';
+      said.push(`${said.length > 0 ? 'written' : 'Written'} by a process unusual for certificate work, or by a child of one (${writers.slice(0, 2).join(', ')}${more})`);
+    }
+    reasons.push(reason('suspicious-parent', `${said.join('; ')}.`, 1, 1));
   }
 
   if (facts.writable.size > 0 || facts.anyTempFlag) {

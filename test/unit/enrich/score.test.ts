@@ -25,6 +25,27 @@ function plain(subject = 'CN=Contoso Dev'): Finding {
 }
 
 describe('scoreIncident', () => {
+  test('a key file written by an unusual process names that process, not only its ordinary parent', () => {
+    // The file and registry rules flag the writer or its parent; the row's parent is the writer's.
+    const base = makecertCreate('CN=X', 'cs');
+    const written: Finding = {
+      ...base,
+      branch: 'File-CertKeyWrite',
+      tool: 'other',
+      process: { ...base.process, fileName: 'rundll32.exe' },
+      parent: { ...base.parent, fileName: 'explorer.exe' },
+      flags: { ...base.flags, suspiciousParent: true },
+    };
+    const text = scoreIncident([written], rule).reasons.find((r) => r.code === 'suspicious-parent')?.text ?? '';
+    expect(text).toContain("'rundll32.exe' started by 'explorer.exe'");
+    expect(text).not.toMatch(/^Started by a parent process/);
+    // A tool started by an unusual parent reads as before.
+    const tool: Finding = { ...base, parent: { ...base.parent, fileName: 'winword.exe' }, flags: { ...base.flags, suspiciousParent: true } };
+    expect(scoreIncident([tool], rule).reasons.find((r) => r.code === 'suspicious-parent')?.text).toBe(
+      "Started by a parent process unusual for certificate tooling ('winword.exe').",
+    );
+  });
+
   test('starts from the rule defaults when nothing moves the score', () => {
     expect(scoreIncident([plain()], rule)).toEqual({ severity: 'medium', confidence: 'medium', reasons: [] });
     expect(scoreIncident([plain()], makeRuleContext({ severity: 'low', confidence: 'high' }))).toMatchObject({ severity: 'low', confidence: 'high' });

@@ -31,6 +31,7 @@ import type {
   NotificationMessage,
 } from './message';
 import { escapeMarkdown, safeText } from './escape';
+import { conditionLabel } from '../allowlist/labels';
 import { storyTimeline, type TimelineLine } from '../enrich/timeline';
 
 export const TEAMS_CARD_MAX_BYTES = 20_000;
@@ -488,19 +489,8 @@ const ALLOWLIST_ACTION_LABEL: Record<string, string> = {
   expired: 'Allowlist entry expired',
 };
 
-const CONDITION_LABEL: Record<string, string> = {
-  signerSubject: 'Signer subject',
-  thumbprint: 'Thumbprint',
-  certificateFile: 'Certificate file',
-  deviceName: 'Device name',
-  account: 'Account',
-  parentProcess: 'Parent process',
-  branch: 'Branch',
-  tool: 'Tool',
-};
-
 function changeLabel(field: string): string {
-  if (field.startsWith('conditions.')) return CONDITION_LABEL[field.slice('conditions.'.length)] ?? field;
+  if (field.startsWith('conditions.')) return conditionLabel(field.slice('conditions.'.length));
   return { scope: 'Scope', enabled: 'Enabled', expiresAt: 'Expires', permanent: 'Permanent', owner: 'Owner', reason: 'Entry reason', deleted: 'Deleted' }[field] ?? field;
 }
 
@@ -515,7 +505,7 @@ export function allowlistChangeCard(payload: AllowlistChangePayload, levelIndex 
   if (payload.conditions) {
     const entries = Object.entries(payload.conditions);
     if (entries.length === 0) facts.push(fact('Conditions', '(none)', 40));
-    for (const [field, value] of entries) facts.push(fact(CONDITION_LABEL[field] ?? field, value, L.text, { fontType: 'Monospace' }));
+    for (const [field, value] of entries) facts.push(fact(conditionLabel(field), value, L.text, { fontType: 'Monospace' }));
     if (payload.scope) facts.push(fact('Scope', payload.scope, L.text));
     if (payload.enabled !== undefined) facts.push(fact('Enabled', payload.enabled ? 'yes' : 'no', 10));
   } else {

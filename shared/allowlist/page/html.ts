@@ -11,6 +11,7 @@ import { CONFIRMATIONS } from '../breadth';
 import { entryDiff } from '../diff';
 import type { AllowlistEntry } from '../entry';
 import { CONDITION_FIELDS, isEntryActive } from '../entry';
+import { CONDITION_LABELS } from '../labels';
 import type { Proposal } from './proposal';
 
 export const PAGE_BASE = '/allowlist';
@@ -103,17 +104,6 @@ export function expiryText(entry: AllowlistEntry, now: Date): string {
   if (ms <= 0) return days === 0 ? 'expired today' : `expired ${span} ago`;
   return days === 0 ? 'expires today' : `expires in ${span}`;
 }
-
-const CONDITION_LABELS: Record<string, string> = {
-  signerSubject: 'Signer subject',
-  thumbprint: 'Thumbprint',
-  certificateFile: 'Certificate file',
-  deviceName: 'Device name',
-  account: 'Account',
-  parentProcess: 'Parent process',
-  branch: 'Branch',
-  tool: 'Tool',
-};
 
 function conditionsList(entry: Pick<AllowlistEntry, 'conditions'>): string {
   const items = CONDITION_FIELDS.filter((f) => entry.conditions[f] !== undefined).map(
